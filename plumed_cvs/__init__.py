@@ -1,0 +1,1 @@
+"""nucleate.plumed_cvs."""
