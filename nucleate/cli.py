@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "nucleate.systems.cli",
     "nucleate.plumed_cvs.cli",
     "nucleate.analysis.cli",
+    "nucleate.analysis.traj_cli",
     "nucleate.models.cli",
 ]
 
