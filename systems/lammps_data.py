@@ -140,3 +140,48 @@ def _is_number(word: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def write_data(path: str | Path, positions, types, box, masses, type_map, *, tilt=(0.0, 0.0, 0.0),
+               box_lo=(0.0, 0.0, 0.0), comment: str = "") -> Path:
+    """Write an atom_style atomic data file; returns its path.
+
+    positions: (N, 3) A, written in the order given with ids 1..N.  types: (N,) 1-based, indexing
+    type_map.  box: (3,) edge lengths in A (box from box_lo to box_lo + box).  masses: g/mol, a
+    mapping element -> mass or a sequence in type-map order.  All types of the map are declared,
+    so a DeePMD model sees the same type numbering in every system.  Written to a temporary
+    file first and renamed, so a reader never sees half a file.
+    """
+    path = Path(path)
+    positions = np.asarray(positions, dtype=float)
+    types = np.asarray(types, dtype=np.int64)
+    box = np.asarray(box, dtype=float)
+    lo = np.asarray(box_lo, dtype=float)
+    type_map = list(type_map)
+    if positions.ndim != 2 or positions.shape[1] != 3 or positions.shape[0] != types.size:
+        raise NucleateError(f"write_data({path}): {positions.shape} positions for {types.size} types")
+    if types.size and (types.min() < 1 or types.max() > len(type_map)):
+        raise NucleateError(f"write_data({path}): atom types {types.min()}-{types.max()} outside the type map {type_map}")
+    if isinstance(masses, dict):
+        missing = [el for el in type_map if el not in masses]
+        if missing:
+            raise NucleateError(f"write_data({path}): no mass for {', '.join(missing)}")
+        mass_list = [float(masses[el]) for el in type_map]
+    else:
+        mass_list = [float(m) for m in masses]
+        if len(mass_list) != len(type_map):
+            raise NucleateError(f"write_data({path}): {len(mass_list)} masses for {len(type_map)} types")
+    lines = [comment.replace("\n", " ") or "LAMMPS data file written by nucleate", "",
+             f"{types.size} atoms", f"{len(type_map)} atom types", ""]
+    for axis, name in enumerate("xyz"):
+        lines.append(f"{lo[axis]:.10f} {lo[axis] + box[axis]:.10f} {name}lo {name}hi")
+    if np.any(np.asarray(tilt, dtype=float) != 0.0):
+        lines.append("{:.10f} {:.10f} {:.10f} xy xz yz".format(*tilt))
+    lines += ["", "Masses", ""]
+    lines += [f"{k} {m:.6f}  # {el}" for k, (el, m) in enumerate(zip(type_map, mass_list), start=1)]
+    lines += ["", "Atoms # atomic", ""]
+    lines += [f"{i} {t} {x:.8f} {y:.8f} {z:.8f}" for i, (t, (x, y, z)) in enumerate(zip(types, positions), start=1)]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path

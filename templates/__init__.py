@@ -47,11 +47,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context) -> str:
-    """Render templates/<name> (e.g. "lammps/in.lammps.j2") with a strict context."""
+def render(template: str, **context) -> str:
+    """Render templates/<template> (e.g. "lammps/in.lammps.j2") with a strict context."""
     try:
-        return environment().get_template(name).render(**context)
+        return environment().get_template(template).render(**context)
     except jinja2.UndefinedError as exc:
-        raise NucleateError(f"template {name}: {exc.message} (a required value was not provided)") from None
+        raise NucleateError(f"template {template}: {exc.message} (a required value was not provided)") from None
     except jinja2.TemplateNotFound:
-        raise NucleateError(f"template {name} not found under {TEMPLATE_DIR}") from None
+        raise NucleateError(f"template {template} not found under {TEMPLATE_DIR}") from None

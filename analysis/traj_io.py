@@ -1,0 +1,152 @@
+"""Open a run's data file + LAMMPS dump as an MDAnalysis Universe, with the run's named groups.
+
+Group ids are LAMMPS ids (1-based); MDAnalysis indices are 0-based and, for these files, ordered
+by id, so index = id - 1.  The dump is checked before MDAnalysis sees it, because MDAnalysis
+silently drops or misreads frames whose atom count differs from the data file.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nucleate.errors import NucleateError
+from nucleate.systems.groups import Groups
+
+_TIMESTEP = re.compile(rb"ITEM: TIMESTEP[^\n]*\n\s*(\d+)")
+_NATOMS = re.compile(rb"ITEM: NUMBER OF ATOMS[^\n]*\n\s*(\d+)")
+_ATOMS = re.compile(rb"ITEM: ATOMS([^\n]*)\n")
+
+
+@dataclass
+class DumpScan:
+    """What a LAMMPS dump holds, read without parsing coordinates."""
+
+    path: Path
+    steps: np.ndarray      # (n_frames,) MD step of each frame
+    natoms: int
+    columns: list[str]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.steps)
+
+
+def scan_dump(path: str | Path, expected_natoms: int | None = None) -> DumpScan:
+    """Check every frame of a `dump custom` file: same atom count (= the data file's) and complete."""
+    path = Path(path)
+    if not path.is_file():
+        raise NucleateError(f"trajectory {path} does not exist")
+    if path.stat().st_size == 0:
+        raise NucleateError(f"trajectory {path} is empty (no frames); did the run write its dump?")
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        steps = [int(m.group(1)) for m in _TIMESTEP.finditer(text)]
+        counts = [int(m.group(1)) for m in _NATOMS.finditer(text)]
+        headers = list(_ATOMS.finditer(text))
+        if not steps or len(counts) != len(steps) or len(headers) != len(steps):
+            raise NucleateError(f"{path} is not a LAMMPS dump file with complete frame headers "
+                                "(ITEM: TIMESTEP / NUMBER OF ATOMS / ATOMS); write it with `dump custom ... id type x y z`")
+        starts = [m.start() for m in _TIMESTEP.finditer(text)] + [len(text)]
+        expected = counts[0] if expected_natoms is None else expected_natoms
+        for frame, (step, count, header) in enumerate(zip(steps, counts, headers)):
+            lines = text[header.end():starts[frame + 1]].count(b"\n")
+            if count != expected or lines != count:
+                what = f"says {count} atoms" if count != expected else f"has {lines} atom lines for {count} atoms (truncated?)"
+                raise NucleateError(
+                    f"{path}: frame {frame} (step {step}) {what}, but the data file has {expected}; "
+                    "the dump must hold every atom of the data file in every frame")
+        columns = headers[0].group(1).decode().split()
+    missing = {"id", "type"} - set(columns)
+    if missing or not ({"x", "y", "z"} <= set(columns) or {"xu", "yu", "zu"} <= set(columns)):
+        raise NucleateError(f"{path}: dump columns {columns} lack id/type/x y z; use `dump custom ... id type x y z`")
+    return DumpScan(path=path, steps=np.asarray(steps), natoms=expected, columns=columns)
+
+
+@dataclass
+class RunFiles:
+    """The three files trajectory analysis needs, and the MD timestep if known."""
+
+    data: Path
+    traj: Path
+    groups: Path | None
+    timestep_fs: float | None = None
+    type_map: list[str] | None = None
+
+    @classmethod
+    def locate(cls, rundir=None, data=None, traj=None, groups=None, timestep_fs=None) -> "RunFiles":
+        """Explicit paths win; a run directory supplies system.data, traj.lammpstrj, groups.json, manifest.json."""
+        type_map = None
+        if rundir is not None:
+            rundir = Path(rundir)
+            if not rundir.is_dir():
+                raise NucleateError(f"run directory {rundir} does not exist")
+            data = data or rundir / "system.data"
+            traj = traj or rundir / "traj.lammpstrj"
+            if groups is None and (rundir / "groups.json").is_file():
+                groups = rundir / "groups.json"
+            manifest = rundir / "manifest.json"
+            if manifest.is_file():
+                try:
+                    info = json.loads(manifest.read_text())
+                except json.JSONDecodeError as exc:
+                    raise NucleateError(f"{manifest} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+                timestep_fs = timestep_fs if timestep_fs is not None else info.get("timestep_fs")
+                type_map = info.get("type_map")
+        if data is None or traj is None:
+            raise NucleateError("give a run directory, or both --data (LAMMPS data file) and --traj (LAMMPS dump)")
+        for label, path in (("data file", data), ("trajectory", traj), ("groups file", groups)):
+            if path is not None and not Path(path).is_file():
+                raise NucleateError(f"{label} {path} does not exist")
+        return cls(Path(data), Path(traj), Path(groups) if groups else None,
+                   float(timestep_fs) if timestep_fs is not None else None, type_map)
+
+
+class Run:
+    """A Universe over one run plus its groups; `atoms("Ag")` gives an MDAnalysis AtomGroup."""
+
+    def __init__(self, files: RunFiles, type_map: list[str] | None = None):
+        import MDAnalysis as mda  # noqa: PLC0415  (slow import, keep `nucleate --help` fast)
+
+        from nucleate.systems.lammps_data import read_data  # noqa: PLC0415
+
+        self.files = files
+        self.datafile = read_data(files.data)
+        self.scan = scan_dump(files.traj, expected_natoms=self.datafile.natoms)
+        self.groups = self._groups(type_map or files.type_map)
+        if self.groups.natoms != self.datafile.natoms:
+            raise NucleateError(f"groups file {files.groups} is for {self.groups.natoms} atoms, "
+                                f"but {files.data} has {self.datafile.natoms}")
+        # MDAnalysis time = step * dt, so dt per MD step (ps) makes times physical.
+        self.time_unit = "ps" if files.timestep_fs else "step"
+        dt = files.timestep_fs * 1e-3 if files.timestep_fs else 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no dt information" and guessed-attribute chatter
+            self.universe = mda.Universe(str(files.data), str(files.traj), topology_format="DATA",
+                                         format="LAMMPSDUMP", atom_style="id type x y z", dt=dt)
+        masses = np.array([self.datafile.masses.get(int(t), 1.0) for t in self.datafile.types])
+        self.universe.atoms.masses = masses
+
+    def _groups(self, type_map) -> Groups:
+        if self.files.groups is not None:
+            return Groups.read(self.files.groups)
+        if type_map:
+            return Groups.from_types(self.datafile.types, type_map, source=f"types of {self.files.data}")
+        raise NucleateError(f"no groups file: give --groups groups.json or --type-map Ag,S,N,C,H,O "
+                            f"to name the atom types of {self.files.data}")
+
+    def ids(self, name: str) -> np.ndarray:
+        """1-based ids of a named group (or "ids:1-10" escape hatch); unknown names list the known ones."""
+        return self.groups.select(name)
+
+    def atoms(self, name: str):
+        return self.universe.atoms[self.ids(name) - 1]
+
+    @property
+    def n_frames(self) -> int:
+        return self.scan.n_frames

@@ -1,0 +1,92 @@
+"""Engine commands: render, run (and --continue), doctor, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("render", help="write a self-contained run directory from a spec (no MD)")
+    p.add_argument("spec", help="run specification (.yaml/.yml/.toml)")
+    p.add_argument("-o", "--output", required=True, help="run directory to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing directory (kept beside it)")
+    p.add_argument("--show", action="store_true", help="print the generated plumed.dat")
+    p.set_defaults(func=_render)
+
+    p = sub.add_parser("run", help="render a spec and run it, or continue a run directory")
+    p.add_argument("target", help="spec file, or a run directory with --continue")
+    p.add_argument("-o", "--output", help="run directory (required with a spec)")
+    p.add_argument("--steps", type=int, help="number of steps (with --continue: additional steps)")
+    p.add_argument("--continue", dest="continue_run", action="store_true",
+                   help="resume the run directory from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory (kept beside it)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("doctor", help="check that LAMMPS, DeePMD-kit and PLUMED work together")
+    p.set_defaults(func=_doctor)
+
+    p = sub.add_parser("demo", help="the main job: a short biased DeePMD run on the embedded default, with a plot")
+    p.add_argument("-o", "--output", default="demo-run", help="run directory (default: ./demo-run)")
+    p.add_argument("--steps", type=int, default=None, help="MD steps (default: the demo spec's)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing demo directory")
+    p.set_defaults(func=_demo)
+
+
+def _render(args) -> int:
+    from .render import render_run
+    from .spec import load_spec
+
+    run = render_run(load_spec(args.spec), args.output, overwrite=args.overwrite, command_line=sys.argv)
+    print(f"rendered {run.path}: " + ", ".join(sorted(p.name for p in run.path.iterdir())))
+    plumed = run.path / "plumed.dat"
+    if args.show and plumed.exists():
+        print(plumed.read_text())
+    print(f"run it with:  nucleate run {run.path} --continue   (locally)  or  lmp -in in.lammps  (LAMMPS with PLUMED+DeePMD)")
+    return 0
+
+
+def _run(args) -> int:
+    from nucleate.errors import NucleateError
+
+    from . import rundir as rd
+    from .render import render_run
+    from .runner import execute
+    from .spec import load_spec
+
+    target = Path(args.target)
+    if args.continue_run:
+        if args.output and Path(args.output).resolve() != target.resolve():
+            raise NucleateError("with --continue give the run directory itself, without -o")
+        result = execute(target, steps=args.steps, continue_run=True)
+    elif target.is_dir():
+        run = rd.RunDirectory(target)
+        if not run.exists:
+            raise NucleateError(f"{target} is a directory but not a run directory (no manifest.json)")
+        if run.has_run() and not args.overwrite:
+            raise NucleateError(f"{target} already holds a run; use --continue to extend it")
+        result = execute(target, steps=args.steps)
+    else:
+        if not args.output:
+            raise NucleateError("give the run directory with -o DIR")
+        run = render_run(load_spec(target), args.output, overwrite=args.overwrite, command_line=sys.argv)
+        result = execute(run.path, steps=args.steps)
+    if result.status == "interrupted":
+        print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"
+              f"  nucleate run {result.rundir} --continue", file=sys.stderr)
+        return 130
+    print(f"{result.rundir}: steps {result.start_step}-{result.end_step} in {result.wall_s:.1f} s "
+          f"({result.steps_per_s:.1f} steps/s)")
+    return 0
+
+
+def _doctor(args) -> int:
+    from .doctor import doctor
+
+    return doctor()
+
+
+def _demo(args) -> int:
+    from .demo import demo
+
+    return demo(args.output, steps=args.steps, overwrite=args.overwrite)

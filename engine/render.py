@@ -1,0 +1,225 @@
+"""`nucleate render`: a spec becomes a self-contained run directory.
+
+The directory holds everything needed to reproduce the run: `in.lammps` (standard LAMMPS with
+`fix plumed`, so it runs unchanged on an HPC build), `plumed.dat`, `system.data`,
+`groups.json`, the model file(s), and `manifest.json` (spec, seeds, versions, input hashes,
+command line).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata as md
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from nucleate import __version__
+from nucleate.elements import MASSES
+from nucleate.errors import NucleateError
+from nucleate.systems import Groups, read_data
+from nucleate.templates import render
+
+from . import rundir as rd
+from .plumed_input import check_plumed_input, plumed_units
+from .spec import RunSpec
+
+
+def component_versions() -> dict[str, str]:
+    """Versions of every component, without importing the heavy ones."""
+    versions = {"nucleate": __version__, "python": platform.python_version()}
+    for dist in ("lammps", "deepmd-kit", "tensorflow-cpu", "tensorflow", "numpy", "MDAnalysis", "hillclimber",
+                 "jinja2", "mpich"):
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    versions["plumed"] = plumed_version()
+    return versions
+
+
+def plumed_version() -> str:
+    try:
+        from nucleate.runtime import plumed_cli
+
+        cmd, env = plumed_cli()
+        out = subprocess.run(cmd + ["info", "--long-version"], env=env, capture_output=True, text=True, timeout=30)
+        return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "unknown"
+    except (NucleateError, OSError, subprocess.SubprocessError):
+        return "not installed"
+
+
+def model_names(spec: RunSpec) -> list[str]:
+    """File names the models get inside the run directory."""
+    names = []
+    for k, model in enumerate(spec.potential.deepmd):
+        stem = "model" if k == 0 else f"model_{k}"
+        names.append(stem + model.suffix)
+    return names
+
+
+def masses_for(spec: RunSpec, data) -> list[dict]:
+    rows = []
+    for t, element in enumerate(spec.system.type_map, start=1):
+        mass = data.masses.get(t) or MASSES.get(element)
+        if mass is None:
+            raise NucleateError(f"no mass for type {t} ({element}): give it in the data file's Masses section")
+        rows.append({"type": t, "mass": mass, "element": element})
+    return rows
+
+
+def pair_lines(spec: RunSpec) -> tuple[str, list[str]]:
+    pot = spec.potential
+    if pot.is_deepmd:
+        names = model_names(spec)
+        line = "pair_style      deepmd " + " ".join(names)
+        if pot.model_deviation:
+            out_freq = int(pot.model_deviation.get("out_freq", spec.output.thermo))
+            out_file = pot.model_deviation.get("out_file", "model_devi.out")
+            line += f" out_freq {out_freq} out_file {out_file}"
+        return line, ["pair_coeff      * * " + " ".join(spec.system.type_map)]
+    return "pair_style      " + pot.pair_style, ["pair_coeff      " + c for c in pot.pair_coeff]
+
+
+def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bool = False,
+                 start_step: int = 0, restart_file: str = rd.RESTART_END, input_name: str = rd.INPUT,
+                 data=None) -> str:
+    """Render in.lammps; mode "hpc" uses `fix plumed`, "local" the in-process coupling."""
+    data = data or read_data(spec.system.data)
+    pair_style_line, pair_coeff_lines = pair_lines(spec)
+    md_ = spec.md
+    return render(
+        "lammps/in.lammps.j2",
+        version=__version__, name=spec.name, spec_source=spec.source or "a Python RunSpec", mode=mode,
+        input_name=input_name, continuation=continuation, start_step=start_step,
+        restart_file=restart_file, restart_toggle=rd.RESTART_TOGGLE, data_file=rd.DATA, masses=masses_for(spec, data),
+        pair_style_line=pair_style_line, pair_coeff_lines=pair_coeff_lines,
+        timestep_ps=md_.timestep_ps, timestep_fs=md_.timestep_fs,
+        plumed=has_plumed, plumed_file=rd.PLUMED, plumed_log="plumed.log",
+        initial_temperature_K=md_.temperature_K if md_.initial_temperature_K is None else md_.initial_temperature_K,
+        velocity_seed=spec.velocity_seed, thermostat=md_.thermostat, thermostat_seed=md_.seed,
+        temperature_K=md_.temperature_K, tdamp_ps=md_.tdamp_ps,
+        thermo=spec.output.thermo, thermo_file=rd.THERMO, dump=spec.output.dump, dump_file=rd.DUMP,
+        checkpoint=spec.output.checkpoint, steps=md_.steps,
+    )
+
+
+def load_groups(spec: RunSpec, data) -> Groups:
+    if spec.system.groups is not None:
+        groups = Groups.read(spec.system.groups)
+        if groups.natoms != data.natoms:
+            raise NucleateError(f"groups file {spec.system.groups} describes {groups.natoms} atoms, "
+                                f"but the data file {spec.system.data} has {data.natoms}")
+        return groups
+    try:  # molecule recognition, when the systems package provides it
+        from nucleate.systems import import_data  # type: ignore[attr-defined]
+    except ImportError:
+        return Groups.from_types(data.types, spec.system.type_map, source=str(spec.system.data))
+    return import_data(spec.system.data, spec.system.type_map)[1]
+
+
+def check_system(spec: RunSpec, data) -> None:
+    n_map = len(spec.system.type_map)
+    if data.ntypes != n_map:
+        raise NucleateError(
+            f"data file {spec.system.data} declares {data.ntypes} atom types, but the type map "
+            f"{spec.system.type_map} has {n_map} entries; they must match one to one (type 1 = {spec.system.type_map[0]}, ...)")
+
+
+def plumed_text(spec: RunSpec, groups: Groups, data, *, restart: bool = False) -> str | None:
+    if not spec.plumed:
+        return None
+    if "file" in spec.plumed:
+        return Path(spec.plumed["file"]).read_text()
+    try:
+        from nucleate.plumed_cvs import render_plumed
+    except ImportError as exc:
+        raise NucleateError(f"the PLUMED CV library is not available ({exc}); give plumed.file instead") from None
+    return render_plumed(spec.plumed, groups, data, temperature_K=spec.md.temperature_K, restart=restart)
+
+
+def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
+               command_line: list[str] | None = None) -> rd.RunDirectory:
+    run = rd.RunDirectory(outdir)
+    if run.path.exists() and any(run.path.iterdir()):
+        if not overwrite:
+            what = "a run" if run.exists else "files"
+            raise NucleateError(
+                f"{run.path} already holds {what}; use `nucleate run {run.path} --continue` to extend it, "
+                "--overwrite to replace it (the old directory is kept beside it), or another -o")
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = run.path.with_name(f"{run.path.name}.replaced-{stamp}")
+        run.path.rename(kept)
+        print(f"nucleate: previous contents of {run.path} moved to {kept}", file=sys.stderr)
+
+    data = read_data(spec.system.data)
+    check_system(spec, data)
+    groups = load_groups(spec, data)
+    plumed = plumed_text(spec, groups, data)
+
+    # Build in a temporary sibling and move into place: no half-written run directory.
+    tmp = run.path.with_name(f".{run.path.name}.rendering")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        shutil.copyfile(spec.system.data, tmp / rd.DATA)
+        groups.write(tmp / rd.GROUPS)
+        for model, name in zip(spec.potential.deepmd, model_names(spec)):
+            shutil.copyfile(model, tmp / name)
+        if plumed is not None:
+            (tmp / rd.PLUMED).write_text(plumed)
+            check_plumed_input(tmp / rd.PLUMED)
+        (tmp / rd.INPUT).write_text(lammps_input(spec, mode="hpc", has_plumed=plumed is not None, data=data))
+        manifest = {
+            "format": "nucleate-run/1",
+            "name": spec.name,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command_line": command_line or sys.argv,
+            "spec_source": spec.source,
+            "spec": spec.to_dict(),
+            "seeds": {"velocity": spec.velocity_seed, "thermostat": spec.md.seed},
+            "temperature_K": spec.md.temperature_K,
+            "timestep_fs": spec.md.timestep_fs,
+            "type_map": spec.system.type_map,
+            "natoms": data.natoms,
+            "plumed_units": plumed_units(plumed) if plumed is not None else None,
+            "lammps_units": {"energy": "eV", "length": "A", "time": "ps"},
+            "models": model_names(spec),
+            "versions": component_versions(),
+            "input_hashes": {},
+            "segments": [],
+        }
+        manifest["input_hashes"] = {p.name: rd.sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        rd.write_json_atomic(tmp / rd.MANIFEST, manifest)
+        run.path.parent.mkdir(parents=True, exist_ok=True)
+        if run.path.exists():
+            run.path.rmdir()  # empty (checked above)
+        tmp.rename(run.path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run
+
+
+def spec_from_rundir(run: rd.RunDirectory) -> RunSpec:
+    """The spec of a rendered run, pointing at the copies inside the run directory."""
+    manifest = run.manifest()
+    data = manifest["spec"]
+    data["system"]["data"] = str(run / rd.DATA)
+    data["system"]["groups"] = str(run / rd.GROUPS)
+    data["potential"]["deepmd"] = [str(run / n) for n in manifest.get("models", [])]
+    if not data["potential"]["deepmd"]:
+        data["potential"].pop("deepmd")
+    if manifest.get("plumed_units") is not None:
+        data["plumed"] = {"file": str(run / rd.PLUMED)}
+    else:
+        data["plumed"] = None
+    if not data["potential"].get("model_deviation"):
+        data["potential"].pop("model_deviation", None)
+    if not data["potential"].get("pair_style"):
+        data["potential"].pop("pair_style", None)
+        data["potential"].pop("pair_coeff", None)
+    return RunSpec.from_dict(data, base_dir=run.path, source=str(run / rd.MANIFEST))
