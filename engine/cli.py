@@ -75,8 +75,8 @@ def _run(args) -> int:
         print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"
               f"  nucleate run {result.rundir} --continue", file=sys.stderr)
         return 130
-    print(f"{result.rundir}: steps {result.start_step}-{result.end_step} in {result.wall_s:.1f} s "
-          f"({result.steps_per_s:.1f} steps/s)")
+    print(f"{result.rundir}: steps {result.start_step}-{result.end_step} done; MD {result.steps_per_s:.1f} steps/s, "
+          f"{result.wall_s:.1f} s in all (start-up included)")
     return 0
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from nucleate import units
 from nucleate.errors import NucleateError
-from nucleate.runtime import plumed_module
+from nucleate.runtime import captured_stderr, plumed_module
 
 FIX_ID = "plumed"
 
@@ -45,7 +45,8 @@ class PlumedCoupling:
         self._error: BaseException | None = None
 
         plumed = plumed_module()
-        self._plumed = plumed.Plumed()
+        with captured_stderr():  # the kernel loader's banner
+            self._plumed = plumed.Plumed()
         p = self._plumed
         api = np.zeros(1, dtype=np.intc)
         p.cmd("getApiVersion", api)

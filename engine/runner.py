@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.runtime import lammps_class
+from nucleate.runtime import captured_stderr, lammps_class
 
 from . import rundir as rd
 from .plumed_coupling import PlumedCoupling
@@ -33,8 +33,8 @@ class RunResult:
     status: str          # "completed" | "interrupted"
     start_step: int
     end_step: int
-    wall_s: float
-    steps_per_s: float
+    wall_s: float        # whole segment, start-up included
+    steps_per_s: float   # MD loop only
     rundir: Path
 
 
@@ -153,7 +153,7 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
     cwd = os.getcwd()
     os.chdir(run.path)
     t0 = time.perf_counter()
-    status, coupling, lmp, step = "failed", None, None, start
+    status, coupling, lmp, step, md_rate = "failed", None, None, start, 0.0
     try:
         if continue_run:
             moved = run.set_aside_after(checkpoint["file_sizes"], start)
@@ -162,7 +162,8 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
         lmp = _Lammps(run, continue_run)
         script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continue_run, start_step=start,
                               restart_file=checkpoint["restart_file"] if continue_run else rd.RESTART_END)
-        lmp.execute(script, f"{rd.INPUT} (local)")
+        with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
+            lmp.execute(script, f"{rd.INPUT} (local)")
         if has_plumed:
             data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, _read_data(run))])
             coupling = PlumedCoupling(
@@ -203,6 +204,7 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
             else:
                 status = "completed"
         bar.close(step, status)
+        md_rate = bar.rate(step)
     except KeyboardInterrupt:
         status = "interrupted"
         raise NucleateError(f"{run.path}: stopped hard at step {lmp.step if lmp else start}; continue from the last "
@@ -218,10 +220,10 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
         done = max(step - start, 0)
         run.add_segment({"kind": "continue" if continue_run else "run", "start_step": start, "end_step": step,
                          "target_step": target, "status": status, "wall_s": round(wall, 3),
-                         "steps_per_s": round(done / wall, 3) if wall > 0 else None,
+                         "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
                          "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    return RunResult(status=status, start_step=start, end_step=step, wall_s=wall,
-                     steps_per_s=(step - start) / wall if wall > 0 else 0.0, rundir=run.path)
+    return RunResult(status=status, start_step=start, end_step=step, wall_s=wall, steps_per_s=md_rate,
+                     rundir=run.path)
 
 
 def _read_data(run: rd.RunDirectory):

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nucleate.models.cluster import centred_in_box, icosahedron_ag13, write_data_file
+from nucleate.models.cluster import (BOX_ANGSTROM, centred_in_box, icosahedron_ag13, radius_of_gyration,
+                                     write_data_file)
 from nucleate.models.dataset import write_deepmd_npy
 from nucleate.models.lammps_eval import ClusterCalculator, deepmd_pair_commands
+from nucleate.models.model_card import write_model_card
 from nucleate.models.morse import GIRIFALCO_WEIZER_SILVER, TYPE_MAP
 from nucleate.models.sampling import LabelledFrames, generate_frames
 from nucleate.models.training import DEMO, TINY, NetworkSize, train_and_freeze, training_input
@@ -77,14 +79,13 @@ def compare(model_path: str | Path, frames: LabelledFrames) -> Accuracy:
     )
 
 
-def build_model(workdir: str | Path, recipe: Recipe, seed: int = 0, validation: bool = False) -> Path:
+def build_model(workdir: str | Path, recipe: Recipe, seed: int = 0) -> Path:
     """Generate reference data, write it as deepmd/npy, train and freeze; returns model.pb's path."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    train = write_deepmd_npy(reference_frames(recipe, seed), workdir / "data" / "train")
-    valid = write_deepmd_npy(held_out_frames(recipe, seed), workdir / "data" / "valid") if validation else None
-    config = training_input(train.resolve(), valid.resolve() if valid else None,
-                            steps=recipe.steps, seed=seed, size=recipe.size)
+    write_deepmd_npy(reference_frames(recipe, seed), workdir / "data" / "train")
+    # relative to workdir, where dp runs, so input.json stays valid wherever the folder goes
+    config = training_input(Path("data") / "train", None, steps=recipe.steps, seed=seed, size=recipe.size)
     return train_and_freeze(workdir, config)
 
 
@@ -131,7 +132,7 @@ def benchmark(model_path: str | Path, seed: int) -> dict:
 
 
 def build_demo(output: str | Path, *, steps: int = DEMO_RECIPE.steps, seed: int = 0, workdir: str | Path | None = None) -> dict:
-    """Rebuild the demo folder: model.pb, system.data, groups.json and metrics.json (for the model card)."""
+    """Rebuild the demo folder: model.pb, input.json, system.data, groups.json, metrics.json, MODEL_CARD.md."""
     import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
@@ -144,20 +145,23 @@ def build_demo(output: str | Path, *, steps: int = DEMO_RECIPE.steps, seed: int 
         began = time.perf_counter()
         model = build_model(workdir, recipe, seed=seed)
         build_seconds = time.perf_counter() - began
-        training_frames = len(np.load(workdir / "data" / "train" / "set.000" / "energy.npy"))
+        coords = np.load(workdir / "data" / "train" / "set.000" / "coord.npy").reshape(-1, NATOMS, 3)
+        gyration = [radius_of_gyration(frame) for frame in coords]
         shutil.copy(model, output / "model.pb")
         shutil.copy(workdir / "input.json", output / "input.json")
     write_demo_system(output)
     held_out = held_out_frames(recipe, seed)
     metrics = {
-        "recipe": {**asdict(recipe), "seed": seed},
-        "training_frames": training_frames,
+        "recipe": {**asdict(recipe), "seed": seed, "box_angstrom": BOX_ANGSTROM},
+        "training_frames": len(coords),
+        "training_radius_of_gyration_angstrom": [float(min(gyration)), float(max(gyration))],
         "build_seconds": build_seconds,
         "held_out": asdict(compare(output / "model.pb", held_out)),
         **benchmark(output / "model.pb", seed),
         "model_bytes": (output / "model.pb").stat().st_size,
     }
     (output / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    write_model_card(metrics, output / "MODEL_CARD.md")
     return metrics
 
 

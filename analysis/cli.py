@@ -1,0 +1,326 @@
+"""`nucleate fes | reweight | deltag | basins | plot`: free energies without writing Python.
+
+Only argparse is imported here; numpy/pandas/matplotlib load inside the commands, and nothing
+here imports LAMMPS, DeePMD or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nucleate.errors import NucleateError
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise NucleateError(f"{what} {text!r}: expected comma-separated numbers") from exc
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise NucleateError(f"{what} {text!r}: expected comma-separated integers") from exc
+    if min(values) < 1:
+        raise NucleateError(f"{what} {text!r}: must be positive")
+    return values
+
+
+def _per_cv(values, ndim: int, what: str):
+    if values is None:
+        return None
+    if len(values) == 1 and ndim > 1:
+        values = values * ndim
+    if len(values) != ndim:
+        raise NucleateError(f"{what}: need {ndim} value(s), one per CV (got {len(values)})")
+    return values
+
+
+def _add_grid_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bin", help="bins per CV, N or N,M (PLUMED --bin: N+1 points on a non-periodic CV)")
+    parser.add_argument("--min", help="grid lower bound per CV, a or a,b")
+    parser.add_argument("--max", help="grid upper bound per CV, a or a,b")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, type=Path, help="output PLUMED grid file")
+    parser.add_argument("--units", help="energy unit of the output (default: the input's), e.g. kcal/mol")
+    parser.add_argument("--input-units", help="energy unit of the input files (default: run's manifest.json)")
+    parser.add_argument("--no-plot", action="store_true", help="do not write a PNG next to the output")
+
+
+def _add_weight_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("colvar", nargs="+", type=Path, help="COLVAR file(s), concatenated in order")
+    parser.add_argument("--cv", required=True, help="CV column(s) of the FES: A or A,B")
+    parser.add_argument("--bias", default="", help="bias column(s), summed (e.g. metad.bias,wall.bias); "
+                        "LABEL.bias minus LABEL.rct when PLUMED printed it; none for an unbiased run")
+    temp = parser.add_mutually_exclusive_group(required=True)
+    temp.add_argument("--temp", type=float, help="temperature in K")
+    temp.add_argument("--kt", type=float, help="k_B T in the input's energy unit")
+    parser.add_argument("--skip", type=float, default=0.0, help="fraction of rows dropped as equilibration")
+    parser.add_argument("--hills", nargs="+", type=Path, help="HILLS of the METAD of the first --bias column: "
+                        "c(t) when COLVAR has no .rct column, or the final bias with --final-bias")
+    parser.add_argument("--final-bias", action="store_true", help="weights exp(V_final/kT) from all hills "
+                        "instead of exp((V(t) - c(t))/kT)")
+
+
+def register(sub) -> None:
+    fes = sub.add_parser("fes", help="free energy from HILLS (as plumed sum_hills)",
+                         description="Sum metadynamics hills on a grid, exactly as `plumed sum_hills` does.")
+    fes.add_argument("hills", nargs="+", type=Path, help="HILLS file(s)")
+    _add_grid_options(fes)
+    fes.add_argument("--mintozero", action="store_true", help="shift the minimum to zero")
+    fes.add_argument("--negbias", action="store_true", help="write the bias instead of the free energy")
+    fes.add_argument("--stride", type=int, help="also write OUT_0, OUT_1, ... every N hills (cumulative)")
+    _add_output_options(fes)
+    fes.set_defaults(func=run_fes)
+
+    rew = sub.add_parser("reweight", help="reweighted FES on any CV(s) of a COLVAR, with block errors",
+                         description="Reweight biased (WT-MetaD, OPES, static) samples to a free-energy surface.")
+    _add_weight_options(rew)
+    _add_grid_options(rew)
+    rew.add_argument("--bandwidth", help="Gaussian KDE bandwidth per CV (CV units); default: histogram")
+    rew.add_argument("--blocks", type=int, default=0, help="number of blocks for the error (>= 2)")
+    _add_output_options(rew)
+    rew.set_defaults(func=run_reweight)
+
+    dg = sub.add_parser("deltag", help="Delta G between two basins against simulation time",
+                        description="Delta G = G(second basin) - G(first basin) from reweighted samples "
+                                    "up to each time, with a block error.")
+    _add_weight_options(dg)
+    dg.add_argument("--basin", action="append", required=True,
+                    help="NAME=lo:hi (1 CV) or NAME=lo:hi,lo:hi (2 CVs); give exactly two")
+    dg.add_argument("--points", type=int, default=20, help="number of times (default 20)")
+    dg.add_argument("--blocks", type=int, default=5, help="blocks for the error (default 5)")
+    _add_output_options(dg)
+    dg.set_defaults(func=run_deltag)
+
+    bas = sub.add_parser("basins", help="basins (local minima) and the minimum free-energy path of a FES",
+                         description="Find the basins of a FES grid file and optionally the path between two.")
+    bas.add_argument("grid", type=Path, help="PLUMED grid file (from nucleate fes/reweight or plumed sum_hills)")
+    temp = bas.add_mutually_exclusive_group(required=True)
+    temp.add_argument("--temp", type=float, help="temperature in K")
+    temp.add_argument("--kt", type=float, help="k_B T in the grid's energy unit")
+    bas.add_argument("--max-free", type=float, help="ignore minima higher than this above the lowest")
+    bas.add_argument("--radius", type=int, default=2, help="a minimum is lowest within this many grid steps")
+    bas.add_argument("--path", help="two basin names, e.g. A,D: also find the minimum free-energy path")
+    bas.add_argument("--input-units", help="energy unit of the grid (default kj/mol, or the run's manifest)")
+    bas.add_argument("-o", "--output", type=Path, help="write the basin table here (and the path as OUT_path.dat)")
+    bas.add_argument("--no-plot", action="store_true")
+    bas.set_defaults(func=run_basins)
+
+    plot = sub.add_parser("plot", help="plot a FES grid file (PNG or SVG)")
+    plot.add_argument("grid", type=Path)
+    plot.add_argument("-o", "--output", type=Path, help="image file (.png or .svg); default GRID.png")
+    plot.add_argument("--max-free", type=float, help="upper end of the colour scale (2D)")
+    plot.add_argument("--input-units", help="energy unit of the grid, for the axis label")
+    plot.set_defaults(func=run_plot)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+def _grid_args(args, ndim: int):
+    bins = _per_cv(_ints(args.bin, "--bin"), ndim, "--bin") if args.bin else None
+    mins = _per_cv(_floats(args.min, "--min"), ndim, "--min") if args.min else None
+    maxs = _per_cv(_floats(args.max, "--max"), ndim, "--max") if args.max else None
+    return bins, mins, maxs
+
+
+def _finish(fes, args, plot_kwargs=None) -> None:
+    if args.units:
+        fes = fes.in_unit(args.units)
+    fes.write(args.output)
+    print(f"wrote {args.output} ({' x '.join(map(str, fes.grid.shape))} points, {fes.energy_unit})")
+    if not args.no_plot:
+        from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+
+        image = plot_fes(fes, args.output.with_suffix(".png"), **(plot_kwargs or {}))
+        print(f"wrote {image}")
+
+
+def run_fes(args) -> int:
+    from nucleate.analysis.hills import auto_grid, read_hills, sum_hills  # noqa: PLC0415
+
+    hills = read_hills(args.hills, units=args.input_units)
+    bins, mins, maxs = _grid_args(args, hills.ndim)
+    if (mins is None) != (maxs is None):
+        raise NucleateError("give both --min and --max, or neither")
+    if args.stride is not None and args.stride < 1:
+        raise NucleateError("--stride must be a positive number of hills")
+    grid = auto_grid(hills, bins=bins, mins=mins, maxs=maxs)
+    surfaces = sum_hills(hills, grid, negbias=args.negbias, mintozero=args.mintozero, stride=args.stride)
+    if args.stride:
+        for number, fes in enumerate(surfaces):
+            snapshot = args.output.with_name(f"{args.output.stem}_{number}{args.output.suffix or '.dat'}")
+            (fes.in_unit(args.units) if args.units else fes).write(snapshot)
+        print(f"wrote {len(surfaces)} snapshots {args.output.stem}_0..{len(surfaces) - 1} "
+              f"(every {args.stride} hills)")
+    _finish(surfaces[-1], args)
+    return 0
+
+
+def _reweighter(args):
+    from nucleate.analysis.hills import read_hills  # noqa: PLC0415
+    from nucleate.analysis.reweight import Reweighter, kt_from  # noqa: PLC0415
+
+    cvs = [c for c in args.cv.split(",") if c]
+    bias = [b for b in args.bias.split(",") if b]
+    hills = read_hills(args.hills, units=args.input_units) if args.hills else None
+    wanted = cvs + bias + (list(hills.names) if hills is not None and args.final_bias else [])
+    table = _read_colvar(args.colvar, wanted, args.input_units, bias)
+    if hills is not None and not hills.units.same_as(table.units):
+        raise NucleateError(f"mixed units: {table.describe()} is in {table.units.energy}, "
+                            f"{hills.source} in {hills.units.energy}")
+    kt = kt_from(args.temp, args.kt, table.units.energy)
+    return Reweighter(table, cvs, bias, kt, skip=args.skip, hills=hills,
+                      method="final" if args.final_bias else "ct"), table
+
+
+def _read_colvar(paths, wanted, input_units, bias):
+    """Read only the columns needed: time, CVs, biases and their .rct / OPES marker columns."""
+    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
+
+    fields = _fields_of(paths[0])
+    missing = [c for c in wanted if c not in fields]
+    if missing:
+        raise NucleateError(f"{paths[0]}: no column {', '.join(map(repr, missing))}; the FIELDS line has: "
+                            f"{' '.join(fields)}")
+    extra = ["time"] if "time" in fields else []
+    for column in bias:
+        label = column.rsplit(".", 1)[0]
+        extra += [f for f in (f"{label}.rct", f"{label}.zed", f"{label}.nker") if f in fields]
+    return read_plumed(paths, columns=list(dict.fromkeys(extra + wanted)), units=input_units)
+
+
+def _fields_of(path: Path) -> list[str]:
+    if not path.is_file():
+        raise NucleateError(f"{path}: no such file")
+    with path.open("rb") as handle:
+        for line in handle:
+            words = line.decode(errors="replace").split()
+            if len(words) >= 2 and words[0] == "#!" and words[1] == "FIELDS":
+                return words[2:]
+            if words and not words[0].startswith("#"):
+                break
+    raise NucleateError(f"{path}: no `#! FIELDS` line at the top; this is not a PLUMED output file")
+
+
+def run_reweight(args) -> int:
+    reweighter, table = _reweighter(args)
+    bins, mins, maxs = _grid_args(args, len(reweighter.cvs))
+    bandwidth = _per_cv(_floats(args.bandwidth, "--bandwidth"), len(reweighter.cvs), "--bandwidth") \
+        if args.bandwidth else None
+    if args.blocks == 1 or args.blocks < 0:
+        raise NucleateError("--blocks needs at least 2 blocks (or leave it out for no error)")
+    result = reweighter.run(bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=args.blocks or None)
+    print(f"{result.n_samples} samples after skipping {args.skip:g} of the run; effective sample size "
+          f"{result.n_effective:.1f}; weights: {result.weighting or 'unbiased'}")
+    if result.n_blocks:
+        print(f"{result.n_blocks} blocks, effective number of blocks {result.blocks_effective:.2f}")
+    if result.n_outside:
+        print(f"{result.n_outside} samples outside the grid range were left out")
+    empty = int((~(result.fes.free < float('inf'))).sum())
+    if empty:
+        print(f"{empty} grid points have no sample: written as inf")
+    _finish(result.fes, args)
+    return 0
+
+
+def run_deltag(args) -> int:
+    from nucleate.analysis.basins import delta_g_vs_time, parse_region  # noqa: PLC0415
+
+    reweighter, table = _reweighter(args)
+    if len(args.basin) != 2:
+        raise NucleateError("give exactly two --basin options: the reference first, then the target")
+    reference, target = (parse_region(b, len(reweighter.cvs)) for b in args.basin)
+    if args.points < 1 or args.blocks < 2:
+        raise NucleateError("--points must be >= 1 and --blocks >= 2")
+    series = delta_g_vs_time(reweighter.samples(), reweighter.log_weights(), reweighter.times(), reference, target,
+                             reweighter.kt, table.units.energy, points=args.points, blocks=args.blocks)
+    if args.units:
+        from nucleate.units import energy_factor  # noqa: PLC0415
+
+        factor = energy_factor(series.energy_unit, args.units)
+        series.delta_g = series.delta_g * factor
+        series.error = series.error * factor
+        series.energy_unit = args.units.lower()
+    series.write(args.output)
+    print(f"G({target.name}) - G({reference.name}) at t = {series.times[-1]:g} {table.units.time}: "
+          f"{series.delta_g[-1]:.3f} +- {series.error[-1]:.3f} {series.energy_unit}")
+    print(f"wrote {args.output}")
+    if not args.no_plot:
+        from nucleate.analysis.plot_fes import plot_delta_g  # noqa: PLC0415
+
+        print(f"wrote {plot_delta_g(series, args.output.with_suffix('.png'), time_unit=table.units.time)}")
+    return 0
+
+
+def _read_fes(path: Path, input_units: str | None):
+    from nucleate.analysis.fes_grid import FES  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import resolve_units  # noqa: PLC0415
+
+    units = resolve_units([path], input_units)
+    return FES.read(path, energy_unit=units.energy)
+
+
+def run_basins(args) -> int:
+    from nucleate.analysis.basins import find_basins, minimum_free_energy_path  # noqa: PLC0415
+    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
+
+    fes = _read_fes(args.grid, args.input_units)
+    kt = kt_from(args.temp, args.kt, fes.energy_unit)
+    basins = find_basins(fes, kt=kt, max_free=args.max_free, radius=args.radius)
+    lines = [f"# basins of {args.grid}; energies in {fes.energy_unit}; G = -kT ln(sum over catchment of "
+             f"exp(-F/kT)), lowest 0",
+             "#! FIELDS name " + " ".join(fes.names) + " free_min free_basin points"]
+    for b in basins:
+        lines.append(f"{b.name} " + " ".join(f"{v:.6g}" for v in b.location) +
+                     f" {b.free_min:.4f} {b.free_basin:.4f} {b.points}")
+    print("\n".join(lines))
+    path = None
+    if args.path:
+        names = args.path.split(",")
+        by_name = {b.name: b for b in basins}
+        if len(names) != 2 or any(n not in by_name for n in names):
+            raise NucleateError(f"--path {args.path!r}: give two of the basin names {', '.join(by_name)}")
+        path = minimum_free_energy_path(fes, by_name[names[0]].index, by_name[names[1]].index, kt=kt)
+        print(f"path {names[0]} -> {names[1]}: {len(path.points)} grid points, barrier {path.barrier:.4f} "
+              f"{fes.energy_unit} above {names[0]}")
+    if args.output:
+        args.output.write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.output}")
+        if path is not None:
+            import numpy as np  # noqa: PLC0415
+
+            path_file = args.output.with_name(args.output.stem + "_path.dat")
+            with path_file.open("w") as handle:
+                handle.write("#! FIELDS " + " ".join(fes.names) + " free\n")
+                np.savetxt(handle, np.column_stack([path.points, path.free]), fmt="%.9g")
+            print(f"wrote {path_file}")
+    if not args.no_plot:
+        from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+
+        image = (args.output or args.grid).with_suffix(".png")
+        if image == args.grid:
+            image = args.grid.with_name(args.grid.name + ".png")
+        print(f"wrote {plot_fes(fes, image, basins=basins, path_points=None if path is None else path.points)}")
+    return 0
+
+
+def run_plot(args) -> int:
+    from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+
+    fes = _read_fes(args.grid, args.input_units)
+    output = args.output or args.grid.with_suffix(".png")
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise NucleateError(f"{output}: the image must end in .png or .svg")
+    print(f"wrote {plot_fes(fes, output, max_free=args.max_free)}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(2)
