@@ -79,14 +79,21 @@ def coordination_series(run: Run, group: str, switch: RationalSwitch, partner: s
         xyz, point_group = parse_point(point)
         kwargs["point"] = xyz
         kwargs["point_group"] = run.atoms(point_group) if point_group else None
-    return CoordinationSeries(run.atoms(group), switch, **kwargs).run(**_frames(start, stop, step)).results
+    return _stamp(run, CoordinationSeries(run.atoms(group), switch, **kwargs).run(**_frames(start, stop, step)))
 
 
 def nuclei(run: Run, group: str = "Ag", cutoff: float = 3.5, min_size: int = 2, diagonal_tolerance: float = 0.2,
            start=None, stop=None, step=None):
     _require_frames(run, start, stop, step)
-    return Nuclei(run.atoms(group), cutoff=cutoff, min_size=min_size,
-                  diagonal_tolerance=diagonal_tolerance).run(**_frames(start, stop, step)).results
+    return _stamp(run, Nuclei(run.atoms(group), cutoff=cutoff, min_size=min_size,
+                              diagonal_tolerance=diagonal_tolerance).run(**_frames(start, stop, step)))
+
+
+def _stamp(run: Run, analysis):
+    """Steps and times from the dump itself (in-memory frames know only their index)."""
+    analysis.results.steps = run.steps(analysis.frames)
+    analysis.results.times = run.times(analysis.frames)
+    return analysis.results
 
 
 def write_kde_tables(results: dict[str, KDEResult], outdir: Path) -> list[Path]:

@@ -61,7 +61,7 @@ Deterministic for a given seed (data sampling and DeePMD training are seeded). B
 
 - Silver clusters of a few to ~20 atoms (sel 24 neighbours within 6 A); trained on 13 atoms only.
 - Temperatures up to ~1200 K; shapes from compact icosahedron to elongated / partly evaporated
-  (radius of gyration {rg[0]:.2f}-{rg[1]:.2f} A in the training data; the relaxed icosahedron has 2.84 A);
+  (radius of gyration {rg[0]:.2f}-{rg[1]:.2f} A in the training data; the relaxed icosahedron has 2.87 A);
   pairs closer than 2.3 A were never seen (the repulsive wall beyond that is extrapolated).
 - No virials were trained: do not run NPT with it.
 - For demonstrations and tests of the pipeline only; no physical conclusion should be drawn from it.

@@ -25,6 +25,8 @@ from scipy.optimize import least_squares, minimize
 HERE = Path(__file__).resolve().parent
 BOHR = 0.529177210903          # A per bohr (CODATA 2018)
 HARTREE_EV = 27.211386245988   # eV per hartree (CODATA 2018)
+KB_HARTREE = 3.166811563e-6    # hartree per K (CODATA 2018)
+ELECTRONIC_TEMPERATURE_K = 3000.0
 
 # Ligand L = S-CH=NH (thiolate S, imine N) and methanol rules.
 RULES = {
@@ -197,8 +199,9 @@ def relax_gfn2(elements: list[str], x: np.ndarray, fmax_ev_a: float = 0.01) -> t
     def energy_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
         calc = Calculator("GFN2-xTB", numbers, flat.reshape(-1, 3) / BOHR)
         calc.set("verbosity", 0)
-        calc.set("max-iter", 1000)
-        calc.set("mixer-damping", 0.1)  # the bare Ag6 core needs a gentler SCF mixing to converge
+        calc.set("max-iter", 500)
+        # the Ag6 core's small gap needs Fermi smearing for the SCF to converge
+        calc.set("temperature", ELECTRONIC_TEMPERATURE_K * KB_HARTREE)
         result = calc.singlepoint()
         return result.get("energy") * HARTREE_EV, result.get("gradient").ravel() * HARTREE_EV / BOHR
 
@@ -234,7 +237,7 @@ def main() -> None:
         provenance = {"name": name, "solvent": False, "source": source}
         if name in relax:
             x, energy, tb_version = relax_gfn2(el, x)
-            provenance["relaxed"] = f"GFN2-xTB (tblite {tb_version}), vacuum, neutral, L-BFGS to max force component 0.01 eV/A"
+            provenance["relaxed"] = f"GFN2-xTB (tblite {tb_version}), vacuum, neutral, Fermi smearing at {ELECTRONIC_TEMPERATURE_K:g} K, L-BFGS to max force component 0.01 eV/A"
             provenance["energy_eV"] = round(energy, 5)
         print(f"{name}: {write_xyz(name, el, x, provenance)}", file=sys.stderr)
 
