@@ -127,7 +127,12 @@ def _lammps_message(exc: Exception) -> str:
     for prefix in ("ERROR:", "ERROR on proc 0:"):
         if prefix in text:
             text = text.split(prefix, 1)[1].strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = text.splitlines()[0] if text else type(exc).__name__
+    if "Lost atoms" in text or "Out of range atoms" in text:
+        text += (" -- atoms moved further than the neighbour skin in one step: the potential or the bias gave "
+                 "huge forces (check the model's domain and walls) or the timestep is too large. Everything "
+                 "written so far is kept; the last checkpoint is intact")
+    return text
 
 
 def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool = False,
