@@ -15,7 +15,7 @@ from MDAnalysis.analysis.base import AnalysisBase
 
 from nucleate.analysis.switching import (RationalSwitch, coordination, coordination_around_point,
                                          coordination_within)
-from nucleate.analysis.traj_geometry import _cell
+from nucleate.analysis.traj_geometry import frame_cell
 from nucleate.analysis.traj_pbc import center_of_mass
 from nucleate.errors import NucleateError
 
@@ -37,7 +37,7 @@ class CoordinationSeries(AnalysisBase):
         self.results.times = np.zeros(self.n_frames)
 
     def _single_frame(self):
-        cell = _cell(self._ts)
+        cell = frame_cell(self._ts)
         positions = self.group_a.positions.astype(float)
         if self.group_b is not None:
             value = coordination(positions, self.group_b.positions.astype(float), self.switch, cell,

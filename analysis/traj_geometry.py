@@ -36,7 +36,8 @@ def parse_combination(text: str, size: int) -> tuple[str, ...]:
     return names
 
 
-def _cell(ts) -> np.ndarray | None:
+def frame_cell(ts) -> np.ndarray | None:
+    """The periodic cell (A) of an MDAnalysis timestep, None when the frame has no box."""
     dims = ts.dimensions
     return None if dims is None or not np.all(dims[:3] > 0) else cell_matrix(dims)
 
@@ -62,7 +63,7 @@ class BondDistances(AnalysisBase):
         self.results.counts = np.zeros(self.n_frames, dtype=int)
 
     def _single_frame(self):
-        vectors = separation_matrix(self.group_a.positions, self.group_b.positions, _cell(self._ts))
+        vectors = separation_matrix(self.group_a.positions, self.group_b.positions, frame_cell(self._ts))
         r = np.linalg.norm(vectors, axis=-1)
         selected = r[self._keep & (r < self.cutoff)]
         self._chunks.append(selected)
@@ -95,7 +96,7 @@ class BondAngles(AnalysisBase):
         self.results.counts = np.zeros(self.n_frames, dtype=int)
 
     def _single_frame(self):
-        cell = _cell(self._ts)
+        cell = frame_cell(self._ts)
         va = separation_matrix(self.vertices.positions, self.ends_a.positions, cell)  # (nv, na, 3)
         vc = separation_matrix(self.vertices.positions, self.ends_c.positions, cell)  # (nv, nc, 3)
         ra = np.linalg.norm(va, axis=-1)

@@ -47,7 +47,10 @@ def kde(samples, label: str = "", unit: str = "", bandwidth: float | None = None
     estimator = gaussian_kde(samples, bw_method=bw_method)
     h = float(np.sqrt(estimator.covariance[0, 0]))
     if grid is None:
-        grid = np.linspace(samples.min() - 3 * h, samples.max() + 3 * h, points)
+        low, high = samples.min() - 3 * h, samples.max() + 3 * h
+        if unit == "deg":  # angles live in [0, 180]
+            low, high = max(low, 0.0), min(high, 180.0)
+        grid = np.linspace(low, high, points)
     density = estimator(grid)
     maxima, heights = _local_maxima(grid, density, min_height)
     return KDEResult(label, unit, int(samples.size), h, grid, density, maxima, heights)

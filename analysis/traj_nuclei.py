@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from MDAnalysis.analysis.base import AnalysisBase
 
-from nucleate.analysis.traj_geometry import _cell
+from nucleate.analysis.traj_geometry import frame_cell
 from nucleate.analysis.traj_pbc import distance_matrix
 
 OCTAHEDRON_SIZE = 6
@@ -73,7 +73,7 @@ class Nuclei(AnalysisBase):
 
     def _single_frame(self):
         positions = self.silver.positions.astype(float)
-        distances = distance_matrix(positions, positions, _cell(self._ts))
+        distances = distance_matrix(positions, positions, frame_cell(self._ts))
         clusters = contact_clusters(distances, self.cutoff)
         sizes = np.array([len(c) for c in clusters], dtype=int)
         octahedra = [

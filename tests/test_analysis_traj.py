@@ -149,6 +149,11 @@ def test_coordination_series_on_a_hand_made_dump_matches_plumed(tmp_path):
     ])
     # Positions pass through MDAnalysis as float32 (~1e-6 A), hence 1e-5 rather than 1e-9.
     np.testing.assert_allclose(ours, reference, atol=1e-5, rtol=1e-6)
+    # MDAnalysis's own dump reader (the fallback of the in-memory parser) gives the same frames.
+    streamed = Run(run.files, in_memory=False)
+    np.testing.assert_allclose(coordination_series(streamed, "O", RationalSwitch(3.0, 6, 10), point="group:Ag").cn,
+                               ours[:, 2], rtol=1e-12)
+    assert coordination_series(run, "Ag", RationalSwitch(3.25, 6, 8)).steps.tolist() == [0, 100, 200]
     assert reference[:, 0].min() > 0.5 and np.ptp(reference[:, 2]) > 0.1   # bonds across the corner; CN moves
 
 
