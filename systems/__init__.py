@@ -13,18 +13,13 @@ __all__ = ["Groups", "DataFile", "read_data", "write_data", "build", "BuiltSyste
            "presets", "molecule", "molecule_names", "load_spec"]
 
 
+_LAZY = {"build": "builder", "BuiltSystem": "builder", "import_data": "importer", "import_system": "importer",
+         "presets": "spec", "load_spec": "spec", "molecule": "library", "molecule_names": "library"}
+
+
 def __getattr__(name):
-    # the builder pulls in scipy; load it only when asked, so `import nucleate.systems` stays light
-    if name in ("build", "BuiltSystem"):
-        from . import build as _build_module  # noqa: PLC0415
-        return getattr(_build_module, name)
-    if name in ("import_data", "import_system"):
-        from . import importer  # noqa: PLC0415
-        return getattr(importer, name)
-    if name in ("presets", "load_spec"):
-        from . import spec  # noqa: PLC0415
-        return getattr(spec, name)
-    if name in ("molecule", "molecule_names"):
-        from . import library  # noqa: PLC0415
-        return getattr(library, name)
+    # the builder pulls in scipy and yaml; load it only when asked, so `import nucleate.systems` stays light
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'nucleate.systems' has no attribute {name!r}")

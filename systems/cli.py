@@ -18,7 +18,7 @@ def _parse_composition(text: str | None) -> dict[str, int] | None:
 
 
 def _build(args) -> int:
-    from .build import build  # noqa: PLC0415
+    from .builder import build  # noqa: PLC0415
     from .spec import presets  # noqa: PLC0415
 
     if args.list or not args.target:

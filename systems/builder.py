@@ -29,7 +29,7 @@ from .topology import MoleculeRecord, closest_intermolecular, make_groups, wrap
 AVOGADRO = 6.02214076e23
 A3_PER_CM3 = 1e24
 MAX_DENSITY_FACTOR = 1.5   # packmol needs ~8 s at 1.43x and ~21 s at 1.6x liquid methanol (20 A box, 2 A tolerance)
-PACKMOL_MARGIN = 0.2       # A added to the tolerance given to packmol, which converges to within ~0.1 A
+PACKMOL_MARGIN = 0.05      # A added to the tolerance given to packmol, whose result can fall slightly short of it
 OUTPUT_FILES = ("system.data", "groups.json", "build.json")
 
 
