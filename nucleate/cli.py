@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "nucleate.analysis.cli",
     "nucleate.analysis.traj_cli",
     "nucleate.models.cli",
+    "nucleate.models.pipeline.cli",
 ]
 
 
