@@ -45,5 +45,6 @@ def _build_toy(args: argparse.Namespace) -> int:
     print(f"model: {model} (built in {time.perf_counter() - began:.1f} s)")
     print(f"held-out frames: {accuracy.nframes}; energy RMSE {accuracy.energy_rmse_mev_per_atom:.1f} meV/atom; "
           f"force RMSE {accuracy.force_rmse_mev_per_angstrom:.0f} meV/A "
-          f"(reference force RMS {accuracy.reference_force_rms_mev_per_angstrom:.0f} meV/A)")
+          f"(reference force RMS {accuracy.reference_force_rms_mev_per_angstrom:.0f} meV/A, "
+          f"energy spread {accuracy.reference_energy_spread_mev_per_atom:.0f} meV/atom)")
     return 0

@@ -47,6 +47,7 @@ class Accuracy:
     energy_rmse_mev_per_atom: float
     force_rmse_mev_per_angstrom: float
     reference_force_rms_mev_per_angstrom: float  # what a model predicting zero force would score
+    reference_energy_spread_mev_per_atom: float  # what predicting the mean energy would score
 
 
 def morse_calculator() -> ClusterCalculator:
@@ -76,6 +77,7 @@ def compare(model_path: str | Path, frames: LabelledFrames) -> Accuracy:
         energy_rmse_mev_per_atom=1000.0 * float(np.sqrt(np.mean(energy_error**2))),
         force_rmse_mev_per_angstrom=1000.0 * float(np.sqrt(np.mean(force_error**2))),
         reference_force_rms_mev_per_angstrom=1000.0 * float(np.sqrt(np.mean(frames.forces_ev_per_angstrom**2))),
+        reference_energy_spread_mev_per_atom=1000.0 * float(np.std(frames.energies_ev / frames.natoms)),
     )
 
 
