@@ -7,6 +7,7 @@ here imports LAMMPS, DeePMD or TensorFlow.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -68,6 +69,14 @@ def _add_weight_options(parser: argparse.ArgumentParser) -> None:
                         "instead of exp((V(t) - c(t))/kT)")
 
 
+def _accept_negative_lists(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let `--min -2.5,-1` parse as PLUMED users write it: none of these commands has an option
+    that starts with a digit, so a dash followed by a digit is always a value."""
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = re.compile(r"^-\.?\d")
+    return parser
+
+
 def register(sub) -> None:
     fes = sub.add_parser("fes", help="free energy from HILLS (as plumed sum_hills)",
                          description="Sum metadynamics hills on a grid, exactly as `plumed sum_hills` does.")
@@ -77,6 +86,7 @@ def register(sub) -> None:
     fes.add_argument("--negbias", action="store_true", help="write the bias instead of the free energy")
     fes.add_argument("--stride", type=int, help="also write OUT_0, OUT_1, ... every N hills (cumulative)")
     _add_output_options(fes)
+    _accept_negative_lists(fes)
     fes.set_defaults(func=run_fes)
 
     rew = sub.add_parser("reweight", help="reweighted FES on any CV(s) of a COLVAR, with block errors",
@@ -86,6 +96,7 @@ def register(sub) -> None:
     rew.add_argument("--bandwidth", help="Gaussian KDE bandwidth per CV (CV units); default: histogram")
     rew.add_argument("--blocks", type=int, default=0, help="number of blocks for the error (>= 2)")
     _add_output_options(rew)
+    _accept_negative_lists(rew)
     rew.set_defaults(func=run_reweight)
 
     dg = sub.add_parser("deltag", help="Delta G between two basins against simulation time",
@@ -97,6 +108,7 @@ def register(sub) -> None:
     dg.add_argument("--points", type=int, default=20, help="number of times (default 20)")
     dg.add_argument("--blocks", type=int, default=5, help="blocks for the error (default 5)")
     _add_output_options(dg)
+    _accept_negative_lists(dg)
     dg.set_defaults(func=run_deltag)
 
     bas = sub.add_parser("basins", help="basins (local minima) and the minimum free-energy path of a FES",
@@ -111,6 +123,7 @@ def register(sub) -> None:
     bas.add_argument("--input-units", help="energy unit of the grid (default kj/mol, or the run's manifest)")
     bas.add_argument("-o", "--output", type=Path, help="write the basin table here (and the path as OUT_path.dat)")
     bas.add_argument("--no-plot", action="store_true")
+    _accept_negative_lists(bas)
     bas.set_defaults(func=run_basins)
 
     plot = sub.add_parser("plot", help="plot a FES grid file (PNG or SVG)")

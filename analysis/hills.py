@@ -220,7 +220,7 @@ def add_hills_to_grid(grid: GridSpec, hills: Hills, out: np.ndarray, start: int 
 
 def sum_hills(hills: Hills, grid: GridSpec | None = None, *, negbias: bool = False, mintozero: bool = False,
               stride: int | None = None) -> list[FES]:
-    """Free energy (or bias with negbias) from hills, as `plumed sum_hills` computes it.
+    """Free energy (or, with negbias, minus the bias) from hills, as `plumed sum_hills` computes it.
 
     Returns one FES, or with `stride` one per `stride` hills (cumulative) and the last one with
     all hills, as sum_hills --stride writes fes_0.dat, fes_1.dat, ...
@@ -229,8 +229,9 @@ def sum_hills(hills: Hills, grid: GridSpec | None = None, *, negbias: bool = Fal
         raise NucleateError(f"{hills.source}: no hills")
     grid = grid or auto_grid(hills)
     total = np.zeros(grid.shape)
+    # like PLUMED: --negbias rescales stored heights to the bias and still prints minus the sum
     scale = hills.bias_scale if negbias else 1.0
-    sign = 1.0 if negbias else -1.0
+    sign = -1.0
     cuts = list(range(stride, len(hills), stride)) if stride else []
     cuts.append(len(hills))
     surfaces = []

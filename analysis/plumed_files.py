@@ -21,7 +21,6 @@ import numpy as np
 from nucleate.errors import NucleateError
 from nucleate.units import ENERGY_TO_KJMOL, LENGTH_TO_NM, TIME_TO_PS
 
-_HEADER_LINE = re.compile(rb"^#![^\n]*\n?", re.MULTILINE)
 
 
 class TruncatedLineWarning(UserWarning):
@@ -150,15 +149,26 @@ class _Segment:
     first_line: int
 
 
+def _header_spans(raw: bytes):
+    """(start, end) of every line beginning with `#!`; bytes.find keeps this at memchr speed."""
+    position = 0 if raw.startswith(b"#!") else raw.find(b"\n#!")
+    while position != -1:
+        start = position if position == 0 and raw.startswith(b"#!") else position + 1
+        end = raw.find(b"\n", start)
+        end = len(raw) if end == -1 else end + 1
+        yield start, end
+        position = raw.find(b"\n#!", end - 1)
+
+
 def _split_segments(raw: bytes, path: Path) -> list[_Segment]:
     """Cut the file at each header block; each block's rows follow its own FIELDS line."""
     blocks: list[tuple[int, int, list[bytes]]] = []  # (start, end, header lines) of consecutive `#!` lines
-    for match in _HEADER_LINE.finditer(raw):
-        start, end = match.span()
+    for start, end in _header_spans(raw):
+        line = raw[start:end]
         if blocks and blocks[-1][1] == start:
-            blocks[-1] = (blocks[-1][0], end, blocks[-1][2] + [match.group()])
+            blocks[-1] = (blocks[-1][0], end, blocks[-1][2] + [line])
         else:
-            blocks.append((start, end, [match.group()]))
+            blocks.append((start, end, [line]))
     if not blocks or blocks[0][0] != 0 and raw[:blocks[0][0]].strip():
         raise NucleateError(f"{path}: no `#! FIELDS` line at the top; this is not a PLUMED output file")
     segments: list[_Segment] = []
@@ -174,9 +184,18 @@ def _split_segments(raw: bytes, path: Path) -> list[_Segment]:
         first_data_line = raw.count(b"\n", 0, end) + 1
         if fields is None:
             raise NucleateError(f"{path}: the header before line {first_data_line} has no FIELDS line")
+        if len(blocks) == 1:
+            # one header at the top: hand pandas the whole file (it skips `#` lines) and avoid
+            # copying tens of MB
+            segments.append(_Segment(fields, dict(constants), raw, first_data_line))
+            break
         body_end = blocks[number + 1][0] if number + 1 < len(blocks) else len(raw)
         segments.append(_Segment(fields, dict(constants), raw[end:body_end], first_data_line))
     return segments
+
+
+def _has_data(body: bytes) -> bool:
+    return any(line.strip() and not line.lstrip().startswith(b"#") for line in body.split(b"\n"))
 
 
 def _parse_body(segment: _Segment, path: Path, wanted: list[str] | None, is_last: bool) -> tuple[dict, int]:
@@ -191,19 +210,31 @@ def _parse_body(segment: _Segment, path: Path, wanted: list[str] | None, is_last
                       TruncatedLineWarning, stacklevel=4)
         body = body[:cut]
         dropped += 1
-    if not body.strip():
+    if body.isspace() or not body or not any(line.strip() and not line.lstrip().startswith(b"#")
+                                             for line in body[:4096].split(b"\n")) and not _has_data(body):
         return {name: np.empty(0) for name in (wanted or segment.fields) if name in segment.fields}, dropped
     usecols = None if wanted is None else [name for name in wanted if name in segment.fields]
+    first = next((line for line in body[:65536].split(b"\n")[:-1] if line.strip() and not line.lstrip().startswith(b"#")),
+                 b"")
+    if len(first.split()) > len(segment.fields):
+        raise NucleateError(f"{path}: line {segment.first_line} has {len(first.split())} values but the FIELDS line "
+                            f"names {len(segment.fields)} ({' '.join(segment.fields)}): rows do not match the FIELDS")
+    options = dict(header=None, names=segment.fields, usecols=usecols, comment="#", dtype=np.float64, engine="c",
+                   skip_blank_lines=True, index_col=False)
     try:
-        frame = pd.read_csv(io.BytesIO(body), sep=r"\s+", header=None, names=segment.fields, usecols=usecols,
-                            comment="#", dtype=np.float64, engine="c", skip_blank_lines=True)
+        try:
+            # PLUMED separates fields with spaces only: the single-space tokenizer is ~20 % faster
+            frame = pd.read_csv(io.BytesIO(body), sep=" ", skipinitialspace=True, **options)
+        except (ValueError, pd.errors.ParserError):
+            # tabs or trailing blanks (files edited by hand): the general whitespace tokenizer
+            frame = pd.read_csv(io.BytesIO(body), sep=r"\s+", **options)
     except (ValueError, pd.errors.ParserError) as exc:
         raise NucleateError(f"{path}: rows after line {segment.first_line} do not match the FIELDS line "
                             f"({len(segment.fields)} columns: {' '.join(segment.fields)}): {exc}") from exc
     # a line cut short by a crash and then followed by a restart header has missing trailing fields
     last_field = segment.fields[-1]
     if len(frame) and last_field in frame.columns and np.isnan(frame[last_field].iloc[-1]):
-        tail = body.rstrip().rsplit(b"\n", 1)[-1]
+        tail = body[-4096:].rstrip().rsplit(b"\n", 1)[-1]
         if len(tail.split()) < len(segment.fields):
             warnings.warn(f"{path}: ignoring the incomplete line {tail[:60]!r} before a restart header",
                           TruncatedLineWarning, stacklevel=4)
@@ -233,7 +264,7 @@ def read_plumed(paths, *, columns: list[str] | None = None, units: PlumedUnits |
         if not path.is_file():
             raise NucleateError(f"{path}: no such file")
         raw = path.read_bytes()
-        if not raw.strip():
+        if not raw or raw.isspace():
             raise NucleateError(f"{path}: the file is empty")
         segments = _split_segments(raw, path)
         for index, segment in enumerate(segments):
