@@ -126,7 +126,7 @@ def _check_coupled_run() -> str:
         tmp = Path(tmp)
         plumed = tmp / "doctor.plumed.dat"
         plumed.write_text(f"d: DISTANCE ATOMS=1,2\nr: RESTRAINT ARG=d AT=0.2 KAPPA={kappa}\n"
-                          "PRINT ARG=d,r.bias STRIDE=1 FILE=COLVAR\n")
+                          "PRINT ARG=d,r.bias STRIDE=1 FILE=COLVAR FMT=%.12f\n")
         spec = RunSpec.from_dict({
             "name": "doctor",
             "system": {"data": str(data), "groups": str(groups), "type_map": ["Ag", "S", "N", "C", "H", "O"]},

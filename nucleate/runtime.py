@@ -23,6 +23,7 @@ _QUIET_DEFAULTS = {
     "OMP_NUM_THREADS": "1",
     "DP_INTRA_OP_PARALLELISM_THREADS": "1",
     "DP_INTER_OP_PARALLELISM_THREADS": "1",
+    "DP_INFER_BATCH_SIZE": "1024",  # DeePMD's default; setting it silences a warning
 }
 
 
@@ -51,23 +52,28 @@ def preload_mpi() -> Path:
 
 
 @contextlib.contextmanager
-def captured_stderr():
-    """Hold back what C libraries print on fd 2 while loading (DeePMD's libcudart line, PLUMED's
-    kernel banner); replay it only if the block fails, where it may explain the failure."""
+def captured_stderr(fds: tuple[int, ...] = (1, 2)):
+    """Hold back what C libraries print on stdout/stderr while loading (DeePMD's libcudart line and
+    model summary, PLUMED's kernel banner); replay it only if the block fails, where it may
+    explain the failure."""
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = {fd: os.dup(fd) for fd in fds}
     with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
+        for fd in fds:
+            os.dup2(sink.fileno(), fd)
         try:
             yield
         except BaseException:
-            os.dup2(saved, 2)
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))
             raise
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 @lru_cache(maxsize=None)

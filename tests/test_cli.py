@@ -1,0 +1,34 @@
+"""The `nucleate` command as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _run(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "nucleate.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_is_light():
+    """Start-up must not pay for LAMMPS/TensorFlow/DeePMD (about 3 s) when a command does not need them."""
+    code = ("import sys; from nucleate.cli import build_parser; build_parser(); "
+            "heavy = [m for m in ('lammps', 'tensorflow', 'deepmd', 'MDAnalysis') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ("render", "run", "doctor", "demo", "build", "fes", "reweight", "kde", "nuclei"):
+        assert command in result.stdout
+
+
+def test_doctor_passes_on_this_installation():
+    result = _run("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all checks passed" in result.stdout
+    assert "[FAIL]" not in result.stdout
+    for name in ("LAMMPS", "DeePMD-kit", "PLUMED", "MDAnalysis"):
+        assert name in result.stdout
