@@ -11,7 +11,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,models]'
 	# The only complete PLUMED kernel on PyPI (2.11, with OPES) ships inside this wheel;
 	# its own dependencies are not needed for the kernel, hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps hillclimber==0.1.8

@@ -1,0 +1,144 @@
+"""Configurations to label: round 0 from freshly packed boxes and distorted bare clusters, later
+rounds from committee MD (concurrent learning), selecting frames where the models disagree.
+
+Every random choice comes from numpy Generators seeded by (seed, round, kind): rerunning a stage
+gives the same frames.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nucleate.models.pipeline.carving import carve
+from nucleate.models.pipeline.frames import FrameSet
+from nucleate.models.pipeline.recipe import TRUST_HI_EV_PER_ANGSTROM, TRUST_LO_EV_PER_ANGSTROM, TYPE_MAP, Kind
+
+RATTLE_ANGSTROM = (0.02, 0.10)     # Gaussian displacement per coordinate, drawn per frame
+VACUUM_SCALE = (0.96, 1.06)        # isotropic breathing of bare clusters
+MIN_PAIR_ANGSTROM = 0.75           # never label a frame with two atoms closer than this
+
+
+def rng_for(seed: int, *labels) -> np.random.Generator:
+    """Independent, reproducible stream per (seed, labels): crc32 of the labels, not Python's salted hash."""
+    return np.random.default_rng([seed, zlib.crc32(repr(labels).encode())])
+
+
+@dataclass
+class PackedBox:
+    elements: list[str]
+    positions: np.ndarray          # (natoms, 3) A, wrapped
+    box: np.ndarray                # (3,) A
+    molecules: list[np.ndarray]    # 0-based atom indices per molecule
+    solvent: list[int]             # molecule indices of methanol
+    data_path: Path
+    groups_path: Path
+
+    @property
+    def solutes(self) -> list[int]:
+        return [m for m in range(len(self.molecules)) if m not in set(self.solvent)]
+
+
+def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
+    """The kind's periodic box, built once per seed by nucleate.systems (reused if present)."""
+    from nucleate.systems import build, read_data  # noqa: PLC0415
+    from nucleate.systems.groups import Groups  # noqa: PLC0415
+
+    if not (directory / "build.json").is_file():
+        build(kind.box, directory, seed=seed, overwrite=True)
+    data = read_data(directory / "system.data")
+    groups = Groups.read(directory / "groups.json")
+    molecules = [np.asarray(m["atoms"]) - 1 for m in groups.molecules]
+    solvent = [k for k, m in enumerate(groups.molecules) if m["name"] == "methanol"]
+    elements = [TYPE_MAP[t - 1] for t in data.types]
+    return PackedBox(elements, np.asarray(data.positions) - data.box_lo, np.asarray(data.lengths, float), molecules,
+                     solvent, directory / "system.data", directory / "groups.json")
+
+
+def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+    # liquid methanol: centre on a random molecule; otherwise on all solutes of the box
+    core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
+    atoms, xyz = carve(positions, packed.box, packed.molecules, core, packed.solvent, kind.shell)
+    return [packed.elements[a] for a in atoms], xyz
+
+
+def _min_pair(x: np.ndarray) -> float:
+    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    return float(d[np.triu_indices(len(x), 1)].min())
+
+
+def _rattled(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    sigma = rng.uniform(*RATTLE_ANGSTROM)
+    return x + rng.normal(scale=sigma, size=x.shape), sigma
+
+
+def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream: str) -> FrameSet:
+    """Round 0: carved from packed boxes (one box per 20 frames) or distorted bare molecules, rattled."""
+    from nucleate.systems import molecule  # noqa: PLC0415
+
+    rng = rng_for(seed, stream, kind.name)
+    frames, origins, elements = [], [], None
+    while len(frames) < nframes:
+        if kind.vacuum:
+            mol = molecule(kind.molecule)
+            elements = list(mol.elements)
+            scale = rng.uniform(*VACUUM_SCALE)
+            x, sigma = _rattled(mol.positions * scale, rng)
+            origin = f"{stream}: {kind.molecule} scaled {scale:.3f}, rattled {sigma:.3f} A"
+        else:
+            box_seed = int(rng_for(seed, stream, kind.name, "box", len(frames) // 20).integers(1, 2**31 - 1))
+            packed = build_box(kind, boxes_dir / f"{kind.name}_{box_seed}", box_seed)
+            elements, x = carve_frame(kind, packed, packed.positions, rng)
+            x, sigma = _rattled(x, rng)
+            origin = f"{stream}: packed box seed {box_seed}, {kind.shell} nearest methanol, rattled {sigma:.3f} A"
+        if _min_pair(x) >= MIN_PAIR_ANGSTROM:
+            frames.append(x)
+            origins.append(origin)
+    return FrameSet(kind.name, elements, np.asarray(frames), origins)
+
+
+def read_model_deviation(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, max force deviation eV/A) from LAMMPS pair deepmd's out_file."""
+    table = np.loadtxt(path, comments="#", ndmin=2)
+    return table[:, 0].astype(int), table[:, 4]
+
+
+def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, temperature_k: float, seed: int,
+            dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray]:
+    """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A)."""
+    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.engine.render import render_run  # noqa: PLC0415
+    from nucleate.engine.runner import execute  # noqa: PLC0415
+    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.errors import NucleateError  # noqa: PLC0415
+
+    packed = build_box(kind, rundir.parent / f"{rundir.name}_box", seed)
+    if not (rundir / "model_devi.out").is_file():
+        spec = RunSpec.from_dict({
+            "system": {"data": str(packed.data_path), "groups": str(packed.groups_path), "type_map": TYPE_MAP},
+            "potential": {"deepmd": [str(m) for m in models],
+                          "model_deviation": {"out_freq": dump_every, "out_file": "model_devi.out"}},
+            "md": {"temperature_K": temperature_k, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
+                   "tdamp_fs": 50.0, "seed": seed},
+            "output": {"thermo": dump_every, "dump": dump_every, "checkpoint": steps},
+            "name": f"explore-{kind.name}"})
+        render_run(spec, rundir, overwrite=True)
+        try:
+            execute(rundir)
+        except NucleateError:
+            pass  # a model that loses atoms still tells us where it fails: keep the frames written so far
+    steps_devi, deviation = read_model_deviation(rundir / "model_devi.out")
+    frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
+    n = min(len(frames), len(deviation))
+    return packed, frames[:n] - 0.0, deviation[:n]
+
+
+def select_frames(deviation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of up to `count` frames inside the trust window, spread at random over the candidates."""
+    candidates = np.flatnonzero((deviation >= TRUST_LO_EV_PER_ANGSTROM) & (deviation <= TRUST_HI_EV_PER_ANGSTROM))
+    if len(candidates) <= count:
+        return candidates
+    return np.sort(rng.choice(candidates, size=count, replace=False))

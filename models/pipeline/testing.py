@@ -1,0 +1,164 @@
+"""The test stage: train the shipped model on all rounds, measure it, write metrics and the model card,
+and copy model.pb + MODEL_CARD.md into the output folder."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nucleate.errors import NucleateError
+from nucleate.models.pipeline import evaluate
+from nucleate.models.pipeline.frames import FrameSet, Labels
+from nucleate.models.pipeline.recipe import KINDS, TYPE_MAP, kind
+from nucleate.models.pipeline.stages import Pipeline
+
+STABILITY_BOXES = ("ag6/monomer_dimer", "ag6/ag6l6_methanol")
+AG_AG_BOND_ANGSTROM = 3.5  # an octahedron has 12 Ag-Ag edges below this
+
+
+def accuracy(p: Pipeline, model: Path) -> dict:
+    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+
+    systems = p.test_systems()
+    outdir = p.work / "final" / "test"
+    if not all((outdir / f"{name}.f.out").is_file() for name in systems):
+        dp_test(model, systems, outdir)
+    rows = {}
+    for name, system in systems.items():
+        natoms = len((system / "type.raw").read_text().split())
+        rows[name] = evaluate.rmse_from_detail(outdir / name, natoms)
+    return rows
+
+
+def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
+    path = p.work / "cp2k" / "cp2k_labels.npz"
+    if not path.is_file():
+        return None
+    from nucleate.models.pipeline.frames import write_deepmd_system  # noqa: PLC0415
+    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+
+    frames = FrameSet.load(p.work / "cp2k" / "frames" / "AgL_cp2k.npz")
+    cp2k = Labels.load(path)
+    xtb = Labels.load(p.work / "cp2k" / "labels" / "AgL_cp2k.npz")
+    ok = cp2k.ok & xtb.ok
+    if not ok.any():
+        return None
+    # evaluate the model on the CP2K frames through dp test against the xTB labels, then compare to CP2K
+    system = write_deepmd_system(frames, xtb, p.work / "cp2k" / "data_xtb", TYPE_MAP)
+    dp_test(model, {"cp2k_frames": system}, p.work / "final" / "cp2k")
+    detail = np.loadtxt(p.work / "final" / "cp2k" / "cp2k_frames.f.out", ndmin=2)
+    model_forces = detail[:, 3:6].reshape(-1, frames.natoms, 3)
+    xtb_ok = xtb.ok
+    cp2k_on_xtb_frames = cp2k.forces_ev_per_angstrom[xtb_ok]
+    return {"frames": int(ok.sum()), "atoms": frames.natoms, "seconds_per_frame": float(np.mean(cp2k.seconds[cp2k.ok])),
+            "xtb_vs_cp2k_force_rmse_mev_per_angstrom": evaluate.compare_forces(cp2k.forces_ev_per_angstrom[ok],
+                                                                                xtb.forces_ev_per_angstrom[ok]),
+            "model_vs_cp2k_force_rmse_mev_per_angstrom": evaluate.compare_forces(cp2k_on_xtb_frames, model_forces),
+            "cp2k_force_rms_mev_per_angstrom": 1000.0 * float(np.sqrt(np.nanmean(cp2k.forces_ev_per_angstrom[ok] ** 2)))}
+
+
+def stability(p: Pipeline, model: Path) -> dict:
+    """NVT 300 K of the study's boxes with the model: speed, lost atoms, methanol damage, Ag6 core."""
+    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.engine.render import render_run  # noqa: PLC0415
+    from nucleate.engine.runner import execute  # noqa: PLC0415
+    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
+    from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
+
+    steps = max(2, int(round(p.scale.stability_ps * 2000)))  # 0.5 fs
+    dump = max(1, steps // 200)
+    out = {}
+    for preset in STABILITY_BOXES:
+        name = preset.split("/")[-1]
+        rundir = p.work / "final" / "stability" / name
+        packed = build_box(Kind(name, preset), p.work / "final" / "stability" / f"{name}_box", 1)
+        result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(packed.elements)}
+        if not (rundir / "result.json").is_file():
+            spec = RunSpec.from_dict({
+                "system": {"data": str(packed.data_path), "groups": str(packed.groups_path), "type_map": TYPE_MAP},
+                "potential": {"deepmd": [str(model.resolve())]},
+                "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
+                       "tdamp_fs": 50.0, "seed": 4242},
+                "output": {"thermo": dump, "dump": dump, "checkpoint": steps}, "name": f"stability-{preset}"})
+            render_run(spec, rundir, overwrite=True)
+            try:
+                run = execute(rundir)
+                result.update(completed=True, steps_per_s=run.steps_per_s)
+            except NucleateError as exc:
+                result.update(completed=False, error=str(exc)[:300])
+            (rundir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+        result = json.loads((rundir / "result.json").read_text())
+        frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
+        result.update(evaluate.methanol_damage(frames, packed.box, packed.elements, packed.molecules, packed.solvent))
+        if name == "ag6l6_methanol":
+            result.update(_core(frames[-1], packed))
+            result["kde_maxima_angstrom"] = _kde_maxima(rundir) if len(frames) >= 20 else None
+        out[name] = result
+    return out
+
+
+def _core(x: np.ndarray, packed) -> dict:
+    ag = np.array([i for i, el in enumerate(packed.elements) if el == "Ag"])
+    d = x[ag][:, None] - x[ag][None]
+    d -= packed.box * np.round(d / packed.box)
+    r = np.linalg.norm(d, axis=-1)[np.triu_indices(len(ag), 1)]
+    return {"final_ag_ag_bonds_below_3.5A": int((r < AG_AG_BOND_ANGSTROM).sum()), "octahedral_core_kept": bool((r < AG_AG_BOND_ANGSTROM).sum() == 12)}
+
+
+def _kde_maxima(rundir: Path) -> dict:
+    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory import structure_kde  # noqa: PLC0415
+
+    results = structure_kde(Run(RunFiles.locate(rundir)), angles=[])
+    return {label: [float(m) for m in result.maxima] for label, result in results.items()}
+
+
+def composition(p: Pipeline) -> dict:
+    """Labelled frames and atoms per kind over all rounds (training set), and the held-out counts."""
+    table = {}
+    for r in range(p.scale.rounds + 1):
+        for path in sorted((p.round_dir(r) / "labels").glob("*.npz")):
+            labels = Labels.load(path)
+            row = table.setdefault(path.stem, {"train_frames": 0, "failed": 0, "xtb_seconds": 0.0, "atoms": 0})
+            row["train_frames"] += int(labels.ok.sum())
+            row["failed"] += int((~labels.ok).sum())
+            row["xtb_seconds"] += float(np.nansum(labels.seconds[np.isfinite(labels.seconds)]))
+            row["atoms"] = int(labels.forces_ev_per_angstrom.shape[1])
+    for path in sorted((p.work / "test" / "labels").glob("*.npz")):
+        table.setdefault(path.stem, {})["test_frames"] = int(Labels.load(path).ok.sum())
+    return table
+
+
+def run_test(p: Pipeline, output: Path | None) -> dict:
+    from nucleate.models.pipeline.card import write_model_card  # noqa: PLC0415
+    from nucleate.models.pipeline.cp2k import cp2k_version  # noqa: PLC0415
+    from nucleate.models.pipeline.train import training_config  # noqa: PLC0415
+    from nucleate.models.pipeline.xtb import tblite_version  # noqa: PLC0415
+
+    began = time.perf_counter()
+    model = p.train_final()
+    metrics = {
+        "scale": p.scale.name, "seed": p.seed, "recipe": {k: v for k, v in vars(p.scale).items()},
+        "kinds": {k.name: k.description for k in KINDS if k.name in p.scale.kinds},
+        "versions": {"tblite": tblite_version(), "cp2k": cp2k_version(), "python": platform.python_version()},
+        "composition": composition(p),
+        "held_out": accuracy(p, model),
+        "cp2k": cp2k_comparison(p, model),
+        "stability": stability(p, model),
+        "model_bytes": model.stat().st_size,
+        "training": training_config(["..."], [], steps=p.scale.final_steps, seed=p.seed),
+    }
+    metrics["test_seconds"] = time.perf_counter() - began
+    (p.work / "final" / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str) + "\n")
+    write_model_card(metrics, p.work / "final" / "MODEL_CARD.md")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        for name in ("model.pb", "MODEL_CARD.md", "metrics.json", "input.json"):
+            shutil.copy(p.work / "final" / name, output / name)
+    return metrics

@@ -1,0 +1,133 @@
+"""Fast checks of the Ag6 model pipeline's parts: carving, xTB labels, CP2K I/O, data files, selection, guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nucleate.models.pipeline import carving, evaluate, sampling
+from nucleate.models.pipeline.cp2k import cp2k_input, parse_output
+from nucleate.models.pipeline.frames import FrameSet, Labels, write_deepmd_system
+from nucleate.models.pipeline.recipe import TYPE_MAP, kind
+from nucleate.models.pipeline.units import BOHR_ANGSTROM, HARTREE_EV
+
+
+def _two_atom_molecules(box: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    # molecule 0 straddles the x boundary; molecules 1..4 sit at known distances from it
+    x = np.array([[box - 0.4, 5.0, 5.0], [0.6, 5.0, 5.0],        # core: whole across the boundary
+                  [2.6, 5.0, 5.0], [3.6, 5.0, 5.0],              # 2.0 A from the core
+                  [box - 3.4, 5.0, 5.0], [box - 4.4, 5.0, 5.0],  # 3.0 A from the core, other side
+                  [box - 0.5, 6.0, 5.0], [0.3, 6.0, 5.0],        # ~1 A from the core, split through x
+                  [5.0, 1.0, 5.0], [5.5, 1.0, 5.0]])             # farthest
+    return x, [np.array([2 * m, 2 * m + 1]) for m in range(5)]
+
+
+def test_carve_picks_nearest_whole_molecules_at_their_minimum_image():
+    box = np.array([10.0, 10.0, 10.0])
+    x, molecules = _two_atom_molecules(10.0)
+    atoms, xyz = carving.carve(x, box, molecules, core=[0], solvent=[1, 2, 3, 4], shell=3)
+    # nearest first: the split molecule (1.0 A), then 2.0 A, then 3.0 A; the 4th is left out
+    assert atoms.tolist() == [0, 1, 6, 7, 2, 3, 4, 5]
+    expected = [[9.6, 5, 5], [10.6, 5, 5], [9.5, 6, 5], [10.3, 6, 5], [12.6, 5, 5], [13.6, 5, 5],
+                [6.6, 5, 5], [5.6, 5, 5]]  # every molecule whole, at its image next to the core
+    np.testing.assert_allclose(xyz, expected, atol=1e-12)
+
+
+def test_rng_streams_are_reproducible_and_independent():
+    a = sampling.rng_for(0, "train", "AgL").normal(size=3)
+    assert np.array_equal(a, sampling.rng_for(0, "train", "AgL").normal(size=3))
+    assert not np.array_equal(a, sampling.rng_for(0, "test", "AgL").normal(size=3))
+
+
+def test_initial_vacuum_frames_are_seeded_and_keep_composition(tmp_path):
+    k = kind("AgL_vacuum")
+    one = sampling.initial_frames(k, 3, 7, tmp_path, "train")
+    two = sampling.initial_frames(k, 3, 7, tmp_path, "train")
+    assert one.elements == ["Ag", "S", "N", "C", "H", "H"]
+    np.testing.assert_array_equal(one.positions, two.positions)
+    assert one.positions.shape == (3, 6, 3)
+
+
+def test_select_frames_respects_the_trust_window():
+    deviation = np.array([0.01, 0.2, 0.5, 0.05, 2.0, 0.3, 0.79])
+    chosen = sampling.select_frames(deviation, 10, np.random.default_rng(0))
+    assert chosen.tolist() == [1, 2, 5, 6]
+    assert len(sampling.select_frames(deviation, 2, np.random.default_rng(0))) == 2
+
+
+def test_xtb_forces_are_the_negative_energy_gradient():
+    pytest.importorskip("tblite")
+    from nucleate.models.pipeline.xtb import xtb_label
+
+    from nucleate.systems import molecule
+
+    mol = molecule("methanol")
+    x = mol.positions + np.random.default_rng(1).normal(scale=0.03, size=mol.positions.shape)
+    result = xtb_label(mol.elements, x)
+    assert result.converged and result.forces_ev_per_angstrom.shape == (6, 3)
+    h = 1e-4
+    for atom, axis in ((4, 0), (5, 2)):
+        plus, minus = x.copy(), x.copy()
+        plus[atom, axis] += h
+        minus[atom, axis] -= h
+        numeric = -(xtb_label(mol.elements, plus).energy_ev - xtb_label(mol.elements, minus).energy_ev) / (2 * h)
+        assert result.forces_ev_per_angstrom[atom, axis] == pytest.approx(numeric, abs=2e-4)
+    assert np.abs(result.forces_ev_per_angstrom.sum(axis=0)).max() < 1e-6  # no net force in vacuum
+
+
+def test_cp2k_input_and_output_parsing():
+    x = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.96]])
+    text = cp2k_input(["O", "H"], x)
+    assert "PSOLVER WAVELET" in text and "PERIODIC NONE" in text and "DFTD3" in text
+    assert "POTENTIAL GTH-PBE-q6" in text and "POTENTIAL GTH-PBE-q1" in text
+    fake = """ ENERGY| Total FORCE_EVAL ( QS ) energy [a.u.]:              -17.000000000000
+ ATOMIC FORCES in [a.u.]
+
+ # Atom   Kind   Element          X              Y              Z
+      1      1      O          0.01000000     0.00000000    -0.02000000
+      2      2      H         -0.01000000     0.00000000     0.02000000
+ SUM OF ATOMIC FORCES           0.00000000     0.00000000     0.00000000     0.00000000
+"""
+    energy, forces = parse_output(fake, 2)
+    assert energy == pytest.approx(-17.0 * HARTREE_EV)
+    assert forces[0, 2] == pytest.approx(-0.02 * HARTREE_EV / BOHR_ANGSTROM)
+
+
+def test_deepmd_system_is_non_periodic_and_drops_failed_frames(tmp_path):
+    positions = np.random.default_rng(0).normal(size=(3, 4, 3))
+    frames = FrameSet("x", ["O", "H", "H", "Ag"], positions, ["a", "b", "c"])
+    labels = Labels(np.array([1.0, np.nan, 3.0]), np.ones((3, 4, 3)), np.ones(3), "test")
+    out = write_deepmd_system(frames, labels, tmp_path / "sys", TYPE_MAP)
+    assert (out / "nopbc").is_file()
+    assert (out / "type.raw").read_text().split() == ["5", "4", "4", "0"]
+    np.testing.assert_array_equal(np.load(out / "set.000" / "energy.npy"), [1.0, 3.0])
+    coords = np.load(out / "set.000" / "coord.npy").reshape(2, 4, 3)
+    # shapes kept, only translated
+    np.testing.assert_allclose(coords[1] - coords[1, 0], positions[2] - positions[2, 0], atol=1e-12)
+
+
+def test_rmse_from_detail_matches_numpy(tmp_path):
+    rng = np.random.default_rng(3)
+    e_ref, e_model = rng.normal(size=4), rng.normal(size=4)
+    f_ref, f_model = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    np.savetxt(tmp_path / "k.e.out", np.c_[e_ref, e_model])
+    np.savetxt(tmp_path / "k.f.out", np.c_[f_ref, f_model])
+    row = evaluate.rmse_from_detail(tmp_path / "k", natoms=10)
+    assert row["force_rmse_mev_per_angstrom"] == pytest.approx(1000 * np.sqrt(((f_ref - f_model) ** 2).mean()))
+    assert row["energy_rmse_mev_per_atom"] == pytest.approx(1000 * np.sqrt((((e_model - e_ref) / 10) ** 2).mean()))
+
+
+def test_methanol_damage_counts_broken_bonds_and_scrambled_protons():
+    from nucleate.systems import molecule
+
+    mol = molecule("methanol")
+    box = np.array([30.0, 30.0, 30.0])
+    x = np.concatenate([mol.positions + 5.0, mol.positions + 12.0])
+    elements = list(mol.elements) * 2
+    molecules = [np.arange(6), np.arange(6, 12)]
+    clean = evaluate.methanol_damage(x[None], box, elements, molecules, [0, 1])
+    assert clean["broken_methanol_bonds"] == 0 and clean["hydroxyl_H_nearest_foreign_O"] == 0
+    moved = x.copy()
+    moved[5] = moved[10] + [0.0, 0.0, 0.97]  # hydroxyl H of molecule 1 hops onto molecule 2's O
+    damaged = evaluate.methanol_damage(moved[None], box, elements, molecules, [0, 1])
+    assert damaged["broken_methanol_bonds"] == 1 and damaged["hydroxyl_H_nearest_foreign_O"] == 1
