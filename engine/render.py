@@ -70,15 +70,23 @@ def masses_for(spec: RunSpec, data) -> list[dict]:
     return rows
 
 
-def pair_lines(spec: RunSpec) -> tuple[str, list[str]]:
+def model_deviation_file(spec: RunSpec, start_step: int = 0) -> str:
+    """DeePMD truncates its out_file when LAMMPS starts, so each continued segment gets its own."""
+    name = str(spec.potential.model_deviation.get("out_file", "model_devi.out"))
+    if start_step == 0:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.from-step-{start_step}.{suffix}" if dot else f"{name}.from-step-{start_step}"
+
+
+def pair_lines(spec: RunSpec, start_step: int = 0) -> tuple[str, list[str]]:
     pot = spec.potential
     if pot.is_deepmd:
         names = model_names(spec)
         line = "pair_style      deepmd " + " ".join(names)
         if pot.model_deviation:
             out_freq = int(pot.model_deviation.get("out_freq", spec.output.thermo))
-            out_file = pot.model_deviation.get("out_file", "model_devi.out")
-            line += f" out_freq {out_freq} out_file {out_file}"
+            line += f" out_freq {out_freq} out_file {model_deviation_file(spec, start_step)}"
         return line, ["pair_coeff      * * " + " ".join(spec.system.type_map)]
     return "pair_style      " + pot.pair_style, ["pair_coeff      " + c for c in pot.pair_coeff]
 
@@ -88,7 +96,7 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
                  data=None) -> str:
     """Render in.lammps; mode "hpc" uses `fix plumed`, "local" the in-process coupling."""
     data = data or read_data(spec.system.data)
-    pair_style_line, pair_coeff_lines = pair_lines(spec)
+    pair_style_line, pair_coeff_lines = pair_lines(spec, start_step if continuation else 0)
     md_ = spec.md
     return render(
         "lammps/in.lammps.j2",

@@ -93,3 +93,20 @@ def test_model_type_map_must_cover_the_system(tmp_path, tiny_model):
     run = render_run(spec, tmp_path / "bad-map")
     with pytest.raises(NucleateError, match=r"lacks \['Xe'\]"):
         execute(run.path)
+
+
+def test_model_deviation_is_written_and_kept_across_continuation(tmp_path, tiny_model):
+    """Two copies of one model: DeePMD's max force deviation must be exactly zero, every out_freq steps."""
+    twin = tmp_path / "twin.pb"
+    twin.write_bytes(tiny_model.read_bytes())
+    spec = _spec(tmp_path, tiny_model, steps=40, timestep_fs=2.0, plumed=False, thermostat="csvr")
+    spec.potential.deepmd = [tiny_model, twin]
+    spec.potential.model_deviation = {"out_freq": 10, "out_file": "model_devi.out"}
+    run = render_run(spec, tmp_path / "devi")
+    execute(run.path)
+    execute(run.path, steps=20, continue_run=True)
+    first = read_table(run.path / "model_devi.out")
+    second = read_table(run.path / "model_devi.from-step-40.out")
+    np.testing.assert_array_equal(first[:, 0], [0, 10, 20, 30, 40])
+    assert set(second[:, 0]) >= {50, 60}
+    np.testing.assert_allclose(first[:, 1:], 0.0, atol=1e-10)  # identical models never disagree
