@@ -1,0 +1,107 @@
+"""`nucleate cvs list` and `nucleate cvs show SPEC|PRESET --data FILE`: see the plumed.dat a
+`plumed:` section (or a preset) generates for a system, before running anything."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nucleate.errors import NucleateError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("cvs", help="PLUMED collective variables and biases from named atom groups")
+    actions = parser.add_subparsers(dest="cvs_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="list the PLUMED presets and CV types")
+    listing.set_defaults(func=_list)
+    show = actions.add_parser("show", help="print the plumed.dat generated for a system")
+    show.add_argument("spec", help="a preset name (e.g. ag6/monomer_dimer) or a YAML file with a plumed: section")
+    show.add_argument("--data", required=True, help="LAMMPS data file of the system (positions in Angstrom)")
+    show.add_argument("--groups", help="groups.json of the system (default: recognised from the data file)")
+    show.add_argument("--type-map", default="Ag,S,N,C,H,O", help="elements of the atom types, in order")
+    show.add_argument("--temperature", type=float, default=300.0, help="temperature in K for TEMP= (default 300)")
+    show.add_argument("--restart", action="store_true", help="render the continuation (RESTART) input")
+    show.add_argument("--set", action="append", default=[], metavar="CV.KEY=VALUE",
+                      help="override a preset CV field, e.g. --set c_box.at=[11.075,10.526,10.622]")
+    show.add_argument("-o", "--output", help="write to this file instead of printing")
+    show.set_defaults(func=_show)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .cvs import HANDLERS  # noqa: PLC0415
+    from .presets import list_presets  # noqa: PLC0415
+    from .protocols import PROTOCOLS  # noqa: PLC0415
+
+    print("presets:")
+    for name, description in list_presets().items():
+        print(f"  {name:<24s} {description}")
+    print("CV types:  " + ", ".join(sorted(HANDLERS)))
+    print("protocols: " + ", ".join(PROTOCOLS))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import yaml  # noqa: PLC0415
+
+    from nucleate.systems import Groups, read_data  # noqa: PLC0415
+
+    from . import render_plumed  # noqa: PLC0415
+
+    config = _load_spec(args.spec)
+    if args.set:
+        if "preset" not in config:
+            raise NucleateError("--set only applies to presets; edit the spec file instead")
+        patches = config.setdefault("overrides", {}).setdefault("cvs", {})
+        for item in args.set:
+            target, _, value = item.partition("=")
+            cv, _, key = target.partition(".")
+            if not (cv and key and value):
+                raise NucleateError(f"--set {item!r}: write CV.KEY=VALUE, e.g. c_box.at=[10,10,10]")
+            patches.setdefault(cv, {})[key] = yaml.safe_load(value)
+    if args.groups:
+        data, groups = read_data(args.data), Groups.read(args.groups)
+    else:
+        data, groups = _recognise(args.data, args.type_map, config)
+    text = render_plumed(config, groups, data, temperature_K=args.temperature, restart=args.restart)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _load_spec(spec: str) -> dict:
+    import yaml  # noqa: PLC0415
+
+    path = Path(spec)
+    if not path.is_file():
+        if spec.endswith((".yaml", ".yml")):
+            raise NucleateError(f"spec file {spec} does not exist")
+        return {"preset": spec}
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise NucleateError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise NucleateError(f"{path}: expected a mapping with a plumed: section")
+    section = document.get("plumed", document)
+    if isinstance(section, str):
+        raise NucleateError(f"{path}: plumed: names the file {section!r}; such a file runs verbatim, nothing to generate")
+    return section
+
+
+def _recognise(data_path: str, type_map: str, config: dict):
+    """Groups from bonding; a preset's composition tells import_data which molecules to find."""
+    from .presets import preset_composition  # noqa: PLC0415
+
+    composition = preset_composition(config["preset"]) if "preset" in config else None
+    try:
+        from nucleate.systems import import_data  # noqa: PLC0415
+    except ImportError:
+        from nucleate.systems import Groups, read_data  # noqa: PLC0415
+
+        data = read_data(data_path)
+        return data, Groups.from_types(data.types, type_map.split(","), source=data_path)
+    return import_data(data_path, type_map, composition=composition)
