@@ -23,7 +23,6 @@ PLUMED_CONFIG = {
     "units": {"length": "A", "energy": "kj/mol", "time": "ps"},
     "cvs": [
         {"name": "cn", "type": "coordination", "a": "Ag", "r0": 3.3, "nn": 6, "mm": 12},
-        {"name": "rg", "type": "gyration", "group": "Ag"},
     ],
     "bias": {"protocol": "wtmetad", "args": ["cn"], "pace": 50, "height": 1.5, "sigma": [0.6],
              "biasfactor": 8, "grid": "auto"},
@@ -107,11 +106,28 @@ def summarize(rundir: Path, stream=None) -> int:
     ]
     figure = _plot(run.path / "demo.png", time, cv, bias, energy_unit)
     lines.append(f"  plot             {figure}")
-    lines.append(f"  next             nucleate fes {run.path / 'HILLS'} -o fes.dat   (free energy along cn)")
+    if hills:
+        fes_file, barrier = _free_energy(run.path, energy_unit)
+        lines.append(f"  free energy      {fes_file} (+ .png): sum of hills along cn, "
+                     f"{barrier:.1f} {energy_unit} between its lowest and highest sampled points")
+    lines.append(f"  next             nucleate reweight {run.path / 'COLVAR'} --cv cn --bias metad.rbias "
+                 f"--temp {manifest['temperature_K']:.0f} --blocks 5 -o fes_reweighted.dat")
     print("\n".join(lines), file=stream)
     if not (np.isfinite(cv).all() and np.isfinite(bias).all()):
         raise NucleateError(f"the demo produced non-finite CV or bias values; see {run.path}")
     return 0
+
+
+def _free_energy(rundir: Path, energy_unit: str) -> tuple[Path, float]:
+    """The sum_hills estimate of F(cn), as `nucleate fes` would write it."""
+    from nucleate.analysis.hills import read_hills, sum_hills
+    from nucleate.analysis.plot_fes import plot_fes
+
+    fes = sum_hills(read_hills([rundir / "HILLS"]), mintozero=True)[-1]
+    path = fes.write(rundir / "fes.dat")
+    plot_fes(fes, rundir / "fes.png", title="demo: F(cn) from the deposited hills")
+    finite = np.asarray(fes.free)[np.isfinite(fes.free)]
+    return Path(path), float(finite.max() - finite.min()) if finite.size else float("nan")
 
 
 def _plot(path: Path, time, cv, bias, energy_unit: str) -> Path:

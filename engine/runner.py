@@ -46,12 +46,14 @@ def check_models(spec: RunSpec) -> None:
 
     quiet_environment()
     try:
-        from deepmd.infer import DeepPot
+        with captured_stderr():
+            from deepmd.infer import DeepPot
     except ImportError as exc:
         raise NucleateError(f"DeePMD-kit cannot be imported ({exc}); run `make setup`") from None
     for model in spec.potential.deepmd:
         try:
-            type_map = list(DeepPot(str(model)).get_type_map())
+            with captured_stderr(fds=(1,)):  # the model summary; stderr kept for real errors
+                type_map = list(DeepPot(str(model)).get_type_map())
         except Exception as exc:  # DeePMD raises many types for unreadable models
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise NucleateError(f"DeePMD-kit cannot load the model {model}: {first}") from None

@@ -32,3 +32,18 @@ def test_doctor_passes_on_this_installation():
     assert "[FAIL]" not in result.stdout
     for name in ("LAMMPS", "DeePMD-kit", "PLUMED", "MDAnalysis"):
         assert name in result.stdout
+
+
+def test_demo_runs_and_summarises(tmp_path):
+    out = tmp_path / "demo"
+    result = _run("demo", "-o", str(out), "--steps", "300")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo summary" in result.stdout and "hills" in result.stdout
+    for name in ("demo.png", "fes.dat", "fes.png", "COLVAR", "HILLS", "plumed.dat", "manifest.json"):
+        assert (out / name).stat().st_size > 0, name
+    plumed = (out / "plumed.dat").read_text()
+    assert "COORDINATION GROUPA=1-13" in plumed and "TEMP=500" in plumed  # generated from the group name
+    # a second call continues the same run instead of failing or starting over
+    again = _run("demo", "-o", str(out), "--steps", "400")
+    assert again.returncode == 0, again.stderr
+    assert "continuing" in again.stdout
