@@ -9,6 +9,7 @@ Types (lengths in the input's length unit, angles in radians):
   solvent_count        group: SEL, point: POINT, r0, d0, nn, mm, nlist  (alias coordination_point)
   combine              args: [CV...], coefficients: [...] (default all 1)
   distance             atoms: [A, B]
+  displacement         atoms: [A, B] -> name.x, name.y, name.z (restrain these to hold A on B)
   angle                atoms: [A, B, C]    (angle at B)
   lowest_coordination  a: SEL, b: SEL, r0, d0, nn, mm   (COORDINATIONNUMBER ... LOWEST)
   min_distance         a: SEL, b: SEL (omit b: distinct pairs within a), beta=20, pbc
@@ -225,8 +226,27 @@ def _geometry(count: int, action: str):
             builder.add_value(row["label"], bounds, printed=spec.get("print", True))
         unit = "rad, at the middle atom" if action == "ANGLE" else builder.length_unit
         text = spec.get("comment") or f"{action.lower()} ({unit}) between {' / '.join(map(str, selections))}"
-        builder.emit("geometry.j2", comment=text, rows=rows, action=action)
+        builder.emit("geometry.j2", comment=text, rows=rows, action=action, components=False)
     return handler
+
+
+def _displacement(builder: InputBuilder, spec: dict, name: str, where: str) -> None:
+    """DISTANCE ... COMPONENTS: the vector from atom A to B (name.x, name.y, name.z).  A restraint
+    that holds two points together must act on these: the derivative of a plain DISTANCE is
+    undefined (NaN in PLUMED) where the distance is exactly zero."""
+    check_keys(spec, _COMMON | {"atoms"}, where)
+    selections = require(spec, "atoms", where)
+    if not isinstance(selections, (list, tuple)) or len(selections) != 2:
+        raise NucleateError(f"{where}.atoms needs 2 entries (atoms or points), got {selections!r}")
+    atoms = [builder.single_atom(sel, f"{where}.atoms[{i}]", None) for i, sel in enumerate(selections)]
+    if len(set(atoms)) < 2:
+        raise NucleateError(f"{where}: the displacement needs 2 different atoms, got {atoms}")
+    for axis in "xyz":
+        builder.add_value(f"{name}.{axis}", None, printed=spec.get("print", True))
+    text = spec.get("comment") or (f"displacement vector ({builder.length_unit}) from {selections[0]} to "
+                                   f"{selections[1]}: components {name}.x, {name}.y, {name}.z")
+    builder.emit("geometry.j2", comment=text, rows=[{"label": name, "atoms": atoms}], action="DISTANCE",
+                 components=True)
 
 
 def _combine(builder: InputBuilder, spec: dict, name: str, where: str) -> None:
@@ -306,6 +326,7 @@ HANDLERS = {
     "coordination_point": _solvent_count,
     "combine": _combine,
     "distance": _geometry(2, "DISTANCE"),
+    "displacement": _displacement,
     "angle": _geometry(3, "ANGLE"),
     "lowest_coordination": _lowest,
     "min_distance": _min_distance,

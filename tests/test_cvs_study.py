@@ -11,7 +11,8 @@ system builder would record them.
 
 The study's `dHH: DISTANCES GROUPA=Hgrp GROUPB=Hgrp MIN=...` monitor is dropped from its file in
 the fast tests: it pairs every H with itself (so it is always 0), nothing reads it, and PLUMED 2.11
-needs over 2 minutes to set up its 230,000 distances. The untouched files run in the `slow` test.
+needs over 2 minutes to set up its 230,000 distances. The untouched files run through the engine in
+tests/test_engine_study_files.py.
 """
 
 from __future__ import annotations
@@ -233,13 +234,6 @@ def test_study_files_parse_and_compute(name, tmp_path):
     """The study's plumed.dat (minus its dHH monitor, see above) runs one step in plumed driver."""
     text = without_dhh((STUDY / name / "plumed.dat").read_text()).replace("ARG=*", "ARG=s1,cn,metad.bias,res.bias")
     _run_study_file(name, tmp_path, text, timeout=120)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["monomer_dimer", "dimer_octahedral"])
-def test_untouched_study_files_run(name, tmp_path):
-    """The study's files exactly as published (about 3 minutes each: dHH and PRINT ARG=*)."""
-    _run_study_file(name, tmp_path, (STUDY / name / "plumed.dat").read_text(), timeout=590)
 
 
 def test_study_virtual_atom_727_is_the_ag_centre(tmp_path):
