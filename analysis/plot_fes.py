@@ -11,22 +11,21 @@ from nucleate.analysis.fes_grid import FES
 _UNIT_LABEL = {"kj/mol": "kJ/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": "J/mol"}
 
 
-def _pyplot():
-    import matplotlib  # noqa: PLC0415
+def _figure(width_in: float, height_in: float):
+    """A bare Agg figure: no pyplot, so no global figure manager and no GUI backend lookup."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    fig = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(fig)
+    return fig
 
-    return plt
 
-
-def _save(fig, path) -> Path:
+def _save(fig, path, tight: bool = True) -> Path:
+    """tight=False keeps the fixed margins: `bbox_inches="tight"` draws the figure twice."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None, bbox_inches="tight")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    plt.close(fig)
+    fig.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None, bbox_inches="tight" if tight else None)
     return path
 
 
@@ -35,15 +34,15 @@ def unit_label(unit: str) -> str:
 
 
 def plot_fes(fes: FES, path, basins=None, path_points=None, max_free: float | None = None, title: str = "") -> Path:
-    """1D: F with its error band; 2D: filled contours, labelled basins and a path (n, 2)."""
+    """1D: F with its error band; 2D: a colour map, labelled basins and a path (n, 2)."""
     if fes.grid.ndim == 1:
         return plot_fes_1d(fes, path, title=title)
     return plot_fes_2d(fes, path, basins=basins, path_points=path_points, max_free=max_free, title=title)
 
 
 def plot_fes_1d(fes: FES, path, title: str = "") -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = _figure(5, 3.5)
+    ax = fig.subplots()
     x = fes.grid.axis(0)
     finite = np.isfinite(fes.free)
     ax.plot(x[finite], fes.free[finite], color="C0")
@@ -61,14 +60,20 @@ def plot_fes_1d(fes: FES, path, title: str = "") -> Path:
 
 def plot_fes_2d(fes: FES, path, basins=None, path_points=None, max_free: float | None = None,
                 title: str = "") -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    """Grid points drawn as pixels (imshow): a 10^4-point grid renders in milliseconds, where
+    filled contours cost a large share of a whole `nucleate reweight` run."""
+    fig = _figure(5.5, 4.2)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.93 if title else 0.97)
+    ax = fig.subplots()
     x, y = fes.grid.axis(0), fes.grid.axis(1)
-    free = np.where(np.isfinite(fes.free), fes.free, np.nan)  # masked (blank) where no sample
-    top = max_free if max_free is not None else np.nanmax(free)
-    levels = np.linspace(np.nanmin(free), top, 25) if np.isfinite(top) and top > np.nanmin(free) else 25
-    filled = ax.contourf(x, y, np.ma.masked_invalid(free).T, levels=levels, cmap="viridis", extend="max")
-    fig.colorbar(filled, ax=ax, label=f"F ({unit_label(fes.energy_unit)})")
+    free = np.ma.masked_invalid(np.where(np.isfinite(fes.free), fes.free, np.nan))  # blank where no sample
+    low = float(free.min()) if free.count() else 0.0
+    top = max_free if max_free is not None else (float(free.max()) if free.count() else low + 1.0)
+    dx, dy = (x[1] - x[0] if len(x) > 1 else 1.0) / 2, (y[1] - y[0] if len(y) > 1 else 1.0) / 2
+    image = ax.imshow(free.T, origin="lower", extent=(x[0] - dx, x[-1] + dx, y[0] - dy, y[-1] + dy),
+                      aspect="auto", interpolation="nearest", cmap="viridis", vmin=low,
+                      vmax=top if top > low else low + 1.0)
+    fig.colorbar(image, ax=ax, label=f"F ({unit_label(fes.energy_unit)})", extend="max" if max_free else "neither")
     if path_points is not None and len(path_points):
         ax.plot(path_points[:, 0], path_points[:, 1], color="white", linewidth=2, label="min. free-energy path")
         ax.legend(frameon=False, loc="best", labelcolor="white")
@@ -80,12 +85,12 @@ def plot_fes_2d(fes: FES, path, basins=None, path_points=None, max_free: float |
     ax.set_ylabel(fes.names[1])
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return _save(fig, path, tight=False)
 
 
 def plot_delta_g(series, path, time_unit: str = "ps", title: str = "") -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = _figure(5, 3.5)
+    ax = fig.subplots()
     ok = np.isfinite(series.delta_g)
     err = np.where(np.isfinite(series.error), series.error, 0.0)
     ax.errorbar(series.times[ok], series.delta_g[ok], yerr=err[ok], marker="o", markersize=3, capsize=2)

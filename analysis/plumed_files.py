@@ -2,8 +2,10 @@
 
 A PLUMED file is a `#! FIELDS a b c` line, optional `#! SET key value` lines, then rows of
 numbers.  Restarted runs and concatenated files repeat the header; a run killed mid-write
-leaves a partial last line.  Parsing uses pandas' C tokenizer (faster than
-`plumed.read_as_pandas`, which wraps the same parser with extra per-file work).
+leaves a partial last line.  Parsing uses pandas' C tokenizer.  Rows in PLUMED's own layout
+(values one blank apart) take a faster path: the file is memory-mapped rather than read into
+Python, and the tokenizer runs without comment or blank-run handling; with this, reading is
+faster than `plumed.read_as_pandas` (the same tokenizer in its general whitespace mode).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -147,17 +150,19 @@ class _Segment:
     constants: dict[str, str]
     body: bytes
     first_line: int
+    data_start: int = 0  # rows begin at body[data_start:] (the header is left in place to avoid a copy)
 
 
 def _header_spans(raw: bytes):
-    """(start, end) of every line beginning with `#!`; bytes.find keeps this at memchr speed."""
-    position = 0 if raw.startswith(b"#!") else raw.find(b"\n#!")
+    """(start, end) of every line beginning with `#!`.  Searching for the single byte `#` runs at
+    memchr speed (a two-byte pattern is several times slower on a 100 MB file)."""
+    position = raw.find(b"#")
     while position != -1:
-        start = position if position == 0 and raw.startswith(b"#!") else position + 1
-        end = raw.find(b"\n", start)
+        end = raw.find(b"\n", position)
         end = len(raw) if end == -1 else end + 1
-        yield start, end
-        position = raw.find(b"\n#!", end - 1)
+        if raw.startswith(b"!", position + 1) and (position == 0 or raw[position - 1] == 10):  # 10: "\n"
+            yield position, end
+        position = raw.find(b"#", end)
 
 
 def _split_segments(raw: bytes, path: Path) -> list[_Segment]:
@@ -187,7 +192,7 @@ def _split_segments(raw: bytes, path: Path) -> list[_Segment]:
         if len(blocks) == 1:
             # one header at the top: hand pandas the whole file (it skips `#` lines) and avoid
             # copying tens of MB
-            segments.append(_Segment(fields, dict(constants), raw, first_data_line))
+            segments.append(_Segment(fields, dict(constants), raw, first_data_line, data_start=end))
             break
         body_end = blocks[number + 1][0] if number + 1 < len(blocks) else len(raw)
         segments.append(_Segment(fields, dict(constants), raw[end:body_end], first_data_line))
@@ -214,6 +219,14 @@ def _parse_body(segment: _Segment, path: Path, wanted: list[str] | None, is_last
                                              for line in body[:4096].split(b"\n")) and not _has_data(body):
         return {name: np.empty(0) for name in (wanted or segment.fields) if name in segment.fields}, dropped
     usecols = None if wanted is None else [name for name in wanted if name in segment.fields]
+    start = segment.data_start  # cutting a partial last line keeps the start
+    if body.find(b"#", start) == -1:
+        row_end = body.find(b"\n", start)
+        lead = _plain_lead(body[start:row_end if row_end != -1 else len(body)], len(segment.fields))
+        plain = None if lead is None else _parse_plain(pd, io.BytesIO(body), body.count(b"\n", 0, start),
+                                                       segment.fields, usecols or segment.fields, lead)
+        if plain is not None:
+            return plain, dropped
     first = next((line for line in body[:65536].split(b"\n")[:-1] if line.strip() and not line.lstrip().startswith(b"#")),
                  b"")
     if len(first.split()) > len(segment.fields):
@@ -243,6 +256,68 @@ def _parse_body(segment: _Segment, path: Path, wanted: list[str] | None, is_last
     return {name: frame[name].to_numpy() for name in frame.columns}, dropped
 
 
+def _plain_lead(first_row: bytes, n_fields: int) -> int | None:
+    """1 or 0 leading blanks if the row is in PLUMED's default layout (values one space apart,
+    as `%f` writes them); None for padded, tabbed or mis-sized rows."""
+    lead = 1 if first_row.startswith(b" ") else 0
+    row = first_row.rstrip(b"\r")
+    if not row.strip() or b"  " in row or b"\t" in row or row.count(b" ") != n_fields - 1 + lead:
+        return None
+    return lead
+
+
+def _parse_plain(pd, source, skiprows: int, fields: list[str], wanted: list[str], lead: int) -> dict | None:
+    """Rows in PLUMED's default layout through the tokenizer's fastest mode (one-space separator,
+    no comment or blank-run handling).  Every field is read so that nothing can be misread
+    silently: a longer row raises, a shorter or re-spaced one leaves an empty (NaN) value or a
+    value in the leading-blank column.  None sends the rows to the general parser."""
+    names = (["_lead"] if lead else []) + list(fields)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # a longer row may only warn
+        try:
+            frame = pd.read_csv(source, sep=" ", header=None, names=names, skiprows=skiprows, dtype=np.float64,
+                                engine="c", index_col=False, skip_blank_lines=False)
+        except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
+            return None
+    if lead and not np.isnan(frame["_lead"].to_numpy()).all():
+        return None
+    columns = {name: frame[name].to_numpy() for name in fields}
+    if any(np.isnan(values).any() for values in columns.values()):
+        return None  # an empty value or PLUMED's `nan`: the general parser tells them apart
+    return {name: columns[name] for name in wanted}
+
+
+def _read_plain_file(path: Path, columns: list[str] | None) -> tuple[_Segment, dict] | None:
+    """The common case at its fastest: one header at the top, no other `#`, whole lines only.
+    pandas reads the memory-mapped file (no copy into Python), and only the bytes present when it
+    was mapped, so rows a running simulation appends meanwhile cannot slip in half-written.
+    None sends the file to the general reader."""
+    import mmap  # noqa: PLC0415
+
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            header_end = 0
+            while mapped[header_end:header_end + 2] == b"#!":
+                newline = mapped.find(b"\n", header_end)
+                if newline == -1:
+                    return None
+                header_end = newline + 1
+            if header_end == 0 or mapped[-1:] != b"\n" or mapped.find(b"#", header_end) != -1:
+                return None  # not PLUMED's, a restart or comment, or a partial last line
+            header = mapped[:header_end]
+            segment = _split_segments(header, path)[0]
+            lead = _plain_lead(mapped[header_end:mapped.find(b"\n", header_end)], len(segment.fields))
+            if lead is None or any(name not in segment.fields for name in columns or []):
+                return None
+            import pandas as pd  # noqa: PLC0415
+
+            data = _parse_plain(pd, mapped, header.count(b"\n"), segment.fields, list(columns or segment.fields),
+                                lead)
+    return None if data is None else (segment, data)
+
+
 def read_plumed(paths, *, columns: list[str] | None = None, units: PlumedUnits | str | None = None) -> PlumedTable:
     """Read PLUMED column files (restarts and several files are concatenated in order).
 
@@ -263,15 +338,20 @@ def read_plumed(paths, *, columns: list[str] | None = None, units: PlumedUnits |
     for path in paths:
         if not path.is_file():
             raise NucleateError(f"{path}: no such file")
-        raw = path.read_bytes()
-        if not raw or raw.isspace():
-            raise NucleateError(f"{path}: the file is empty")
-        segments = _split_segments(raw, path)
+        plain = _read_plain_file(path, columns)
+        if plain is not None:
+            segments, parsed = [plain[0]], [(plain[1], 0)]
+        else:
+            raw = path.read_bytes()
+            if not raw or raw.isspace():
+                raise NucleateError(f"{path}: the file is empty")
+            segments, parsed = _split_segments(raw, path), None
         for index, segment in enumerate(segments):
             if wanted_missing := [c for c in (columns or []) if c not in segment.fields]:
                 raise NucleateError(f"{path}: no column {', '.join(map(repr, wanted_missing))} after line "
                                     f"{segment.first_line}; the FIELDS line has: {', '.join(segment.fields)}")
-            data, lost = _parse_body(segment, path, columns, index == len(segments) - 1)
+            data, lost = parsed[index] if parsed else _parse_body(segment, path, columns,
+                                                                   index == len(segments) - 1)
             dropped += lost
             if not all_fields:
                 all_fields = list(segment.fields)

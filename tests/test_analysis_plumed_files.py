@@ -122,3 +122,32 @@ def test_tabs_and_trailing_blanks_are_read(tmp_path):
     path = tmp_path / "COLVAR"
     path.write_text("#! FIELDS time x\n 0.0\t1.5 \n 1.0   2.5\t\n")
     np.testing.assert_allclose(read_plumed(path).column("x"), [1.5, 2.5])
+
+
+@pytest.mark.parametrize("body, expected", [
+    # PLUMED's own layout (leading blank) and the same without it: the fast path
+    (" 1 2 3\n 4 5 6\n", [[1, 2, 3], [4, 5, 6]]),
+    ("1 2 3\n4 5 6\n", [[1, 2, 3], [4, 5, 6]]),
+    # padded (FMT=%8.3f) and mixed leading blanks: must not be read by position of single blanks
+    ("   1.000  -2.000   3.000\n  -4.000   5.000  -6.000\n", [[1, -2, 3], [-4, 5, -6]]),
+    (" 1 2 3\n4 5 6\n", [[1, 2, 3], [4, 5, 6]]),
+    ("1 2 3\n 4 5 6\n", [[1, 2, 3], [4, 5, 6]]),
+    # PLUMED's nan and inf
+    (" 1 nan 3\n 4 -inf 6\n", [[1, np.nan, 3], [4, -np.inf, 6]]),
+])
+def test_every_row_layout_reads_the_same_values(tmp_path, body, expected):
+    path = tmp_path / "COLVAR"
+    path.write_text("#! FIELDS a b c\n" + body)
+    for columns in (None, ["c", "a"]):
+        table = read_plumed(path, columns=columns)
+        for name in columns or ["a", "b", "c"]:
+            np.testing.assert_array_equal(table.column(name), np.array(expected)[:, "abc".index(name)])
+
+
+def test_rows_of_the_wrong_length_are_not_misread(tmp_path):
+    # one row too long and one too short: same blank count as two good rows, so only a
+    # row-by-row check catches them
+    path = tmp_path / "COLVAR"
+    path.write_text("#! FIELDS a b c\n 1 2 3\n 4 5 6 7\n 8 9\n")
+    with pytest.raises(NucleateError, match="FIELDS"):
+        read_plumed(path)
