@@ -48,8 +48,8 @@ def plot_fes_1d(fes: FES, path, title: str = "") -> Path:
     ax.plot(x[finite], fes.free[finite], color="C0")
     if fes.free_err is not None:
         ok = finite & np.isfinite(fes.free_err)
-        ax.fill_between(x[ok], (fes.free - fes.free_err)[ok], (fes.free + fes.free_err)[ok], color="C0", alpha=0.3,
-                        linewidth=0, label="block error")
+        free, err = fes.free[ok], fes.free_err[ok]  # masked first: inf - inf would warn
+        ax.fill_between(x[ok], free - err, free + err, color="C0", alpha=0.3, linewidth=0, label="block error")
         ax.legend(frameon=False)
     ax.set_xlabel(fes.names[0])
     ax.set_ylabel(f"F ({unit_label(fes.energy_unit)})")
