@@ -59,9 +59,10 @@ def test_study_plumed_file_runs_unchanged_through_the_engine(name, tmp_path):
     first = np.array(lines[1].split(), dtype=float)
     row = dict(zip(fields, first))
     assert row["time"] == 0.0
-    assert np.isfinite(first).all()
+    # PRINT ARG=* also prints every element of the study's matrices (~900,000 columns, some of
+    # them NaN by PLUMED's own definition, e.g. an atom's distance to itself); check what matters
     for column in ("s1", "cn", "metad.bias", "res.bias", "cn_wall.bias"):
-        assert column in row, column
+        assert column in row and np.isfinite(row[column]), column
     assert row["metad.bias"] == 0.0  # no hill before the first PACE
     if name == "monomer_dimer":
         data = read_data(folder / "conf.lmp")
