@@ -123,3 +123,30 @@ def test_continue_after_kill_minus_9(tmp_path):
     whole = render_run(RunSpec.from_dict(whole_spec), tmp_path / "whole")
     execute(whole.path)
     np.testing.assert_allclose(colvar, _data_rows(whole.path / "COLVAR"), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_a_checkpoint_and_continues(tmp_path):
+    spec = _spec(tmp_path, 400_000)
+    spec["output"] = {"thermo": 10, "dump": 100, "checkpoint": 200}
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    rundir = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "nucleate.cli", "run", str(spec_path), "-o", str(rundir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = rundir / "checkpoint.json"
+    deadline = time.time() + 240
+    while not (state.exists() and json.loads(state.read_text())["step"] >= 400) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--continue" in err and "Traceback" not in err
+    checkpoint = json.loads(state.read_text())
+    segment = json.loads((rundir / "manifest.json").read_text())["segments"][-1]
+    assert segment["status"] == "interrupted" and segment["end_step"] == checkpoint["step"]
+    assert checkpoint["restart_file"] == "restart.end"  # written at the interruption step itself
+    execute(rundir, steps=100, continue_run=True)
+    colvar = _data_rows(rundir / "COLVAR")
+    np.testing.assert_allclose(colvar[:, 0], np.arange(checkpoint["step"] + 101) * 2.0)
+    assert not any(".after-step-" in p.name for p in rundir.iterdir())  # a clean stop leaves nothing aside
