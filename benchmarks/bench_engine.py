@@ -51,7 +51,7 @@ from unittest import mock
 
 import numpy as np
 
-from nucleate.elements import MASSES
+from nucleate.systems.elements import MASSES
 from nucleate.runtime import quiet_environment
 from nucleate.systems import read_data
 

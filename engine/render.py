@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from nucleate import __version__
-from nucleate.elements import MASSES
+from nucleate.systems.elements import MASSES
 from nucleate.errors import NucleateError
 from nucleate.systems import Groups, read_data
 from nucleate.templates import render

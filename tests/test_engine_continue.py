@@ -73,6 +73,28 @@ def test_continue_after_normal_end_equals_uninterrupted(tmp_path):
     assert [(s["start_step"], s["end_step"], s["status"]) for s in segments] == [(0, 30, "completed"), (30, 60, "completed")]
 
 
+def _start_long_run(tmp_path, name, min_checkpoint_step, **popen):
+    """Start `nucleate run` on a 400k-step spec in a subprocess; return it once a checkpoint at or
+    past `min_checkpoint_step` is on disk."""
+    spec = _spec(tmp_path, 400_000)
+    spec["output"] = {"thermo": 10, "dump": 100, "checkpoint": 200}
+    spec_path = tmp_path / f"{name}.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    rundir = tmp_path / name
+    proc = subprocess.Popen([sys.executable, "-m", "nucleate.cli", "run", str(spec_path), "-o", str(rundir)],
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"), stderr=subprocess.PIPE, text=True, **popen)
+    state = rundir / "checkpoint.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if state.exists() and json.loads(state.read_text())["step"] >= min_checkpoint_step:
+            return spec, rundir, proc
+        if proc.poll() is not None:
+            pytest.fail(f"run ended early: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("no checkpoint within 240 s")
+
+
 def _frame_steps(path):
     lines = path.read_text().splitlines()
     return [lines[i + 1] for i, line in enumerate(lines) if line.startswith("ITEM: TIMESTEP")]
@@ -80,29 +102,11 @@ def _frame_steps(path):
 
 @pytest.mark.slow
 def test_continue_after_kill_minus_9(tmp_path):
-    spec = _spec(tmp_path, 400_000)
-    spec["output"] = {"thermo": 10, "dump": 100, "checkpoint": 200}
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec))
-    rundir = tmp_path / "killed"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "nucleate.cli", "run", str(spec_path), "-o", str(rundir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 240
+    spec, rundir, proc = _start_long_run(tmp_path, "killed", 1000, stdout=subprocess.DEVNULL)
+    time.sleep(0.3)  # let it write past the checkpoint
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     state = rundir / "checkpoint.json"
-    try:
-        while time.time() < deadline:
-            if state.exists() and json.loads(state.read_text())["step"] >= 1000:
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"run ended early: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.05)
-        else:
-            pytest.fail("no checkpoint within 240 s")
-        time.sleep(0.3)  # let it write past the checkpoint
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
     checkpoint = json.loads(state.read_text())["step"]
     result = execute(rundir, steps=600, continue_run=True)
     total = checkpoint + 600
@@ -127,17 +131,8 @@ def test_continue_after_kill_minus_9(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_a_checkpoint_and_continues(tmp_path):
-    spec = _spec(tmp_path, 400_000)
-    spec["output"] = {"thermo": 10, "dump": 100, "checkpoint": 200}
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec))
-    rundir = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "nucleate.cli", "run", str(spec_path), "-o", str(rundir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, rundir, proc = _start_long_run(tmp_path, "interrupted", 400, stdout=subprocess.PIPE)
     state = rundir / "checkpoint.json"
-    deadline = time.time() + 240
-    while not (state.exists() and json.loads(state.read_text())["step"] >= 400) and time.time() < deadline:
-        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
