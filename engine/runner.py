@@ -34,7 +34,7 @@ class RunResult:
     start_step: int
     end_step: int
     wall_s: float        # whole segment, start-up included
-    steps_per_s: float   # MD loop only
+    steps_per_s: float   # wall-clock rate of the run loop (set-up of the first chunk included)
     rundir: Path
 
 
