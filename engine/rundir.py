@@ -73,7 +73,9 @@ class RunDirectory:
         self.write_manifest(manifest)
 
     def has_run(self) -> bool:
-        return self.exists and bool(self.manifest().get("segments")) or (self.path / CHECKPOINT_STATE).exists()
+        if (self.path / CHECKPOINT_STATE).exists():
+            return True
+        return self.exists and bool(self.manifest().get("segments"))
 
     # ------------------------------------------------------------------ checkpoints
     def output_files(self) -> list[Path]:

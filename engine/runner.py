@@ -20,6 +20,7 @@ import numpy as np
 
 from nucleate.errors import NucleateError
 from nucleate.runtime import captured_stderr, lammps_class
+from nucleate.systems import read_data
 
 from . import rundir as rd
 from .plumed_coupling import PlumedCoupling
@@ -167,12 +168,13 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
             for path in moved:
                 print(f"nucleate: output written after the step-{start} checkpoint kept in {path.name}")
         lmp = _Lammps(run, continue_run)
-        script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continue_run, start_step=start,
+        data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
+        script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continue_run, start_step=start, data=data,
                               restart_file=checkpoint["restart_file"] if continue_run else rd.RESTART_END)
         with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
             lmp.execute(script, f"{rd.INPUT} (local)")
         if has_plumed:
-            data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, _read_data(run))])
+            data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, data)])
             coupling = PlumedCoupling(
                 lmp.lmp, run / rd.PLUMED, run / (f"plumed.{start}.log" if continue_run else "plumed.log"),
                 timestep_ps=spec.md.timestep_ps, natoms=int(lmp.lmp.get_natoms()), masses_by_type=data_masses,
@@ -231,12 +233,6 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
                          "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return RunResult(status=status, start_step=start, end_step=step, wall_s=wall, steps_per_s=md_rate,
                      rundir=run.path)
-
-
-def _read_data(run: rd.RunDirectory):
-    from nucleate.systems import read_data
-
-    return read_data(run / rd.DATA)
 
 
 def _raise_pending(coupling: PlumedCoupling | None) -> None:
