@@ -24,6 +24,18 @@ def demo_model_path() -> Path:
     return _existing(DEMO_DIR / "model.pb")
 
 
+AG6_DIR = Path(__file__).resolve().parent / "ag6"
+
+
+def ag6_model_path() -> Path:
+    """The Ag/S/N/C/H/O demonstration model (GFN2-xTB labels; see ag6/MODEL_CARD.md), default of the study."""
+    path = AG6_DIR / "model.pb"
+    if not path.is_file():
+        raise NucleateError(f"the Ag6 demonstration model {path} is missing from the installation; rebuild it with "
+                            "`nucleate model build-ag6 -o WORKDIR` (hours on 2 cores) or give your own with --model")
+    return path
+
+
 def demo_system_paths() -> tuple[Path, Path]:
     """(LAMMPS data file, groups file) of the demo system: Ag13 in a 30 A vacuum box, 6 atom types."""
     return _existing(DEMO_DIR / "system.data"), _existing(DEMO_DIR / "groups.json")
@@ -39,4 +51,4 @@ def train_toy_model(workdir: str | Path, *, steps: int = 300, nframes: int = 200
     return _train(workdir, steps=steps, nframes=nframes, seed=seed)
 
 
-__all__ = ["DEMO_DIR", "demo_model_path", "demo_system_paths", "train_toy_model"]
+__all__ = ["AG6_DIR", "DEMO_DIR", "ag6_model_path", "demo_model_path", "demo_system_paths", "train_toy_model"]

@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "nucleate.analysis.traj_cli",
     "nucleate.models.cli",
     "nucleate.models.pipeline.cli",
+    "nucleate.studies.cli",
 ]
 
 

@@ -1,0 +1,1 @@
+"""nucleate.studies: published studies reproduced from one command (`nucleate reproduce NAME`)."""

@@ -1,0 +1,159 @@
+"""Boxes and run directories of a reproduction, run or continued: a finished simulation is reused,
+an interrupted one continues from its last checkpoint, a failed one is reported and kept.
+
+Folder layout:  DIR/reproduction.json (scale, model and its SHA-256: a folder keeps them)
+                DIR/boxes/<name>/   (nucleate.systems build)   DIR/runs/<name>/   (run directory)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from nucleate.errors import NucleateError
+from nucleate.studies.ag6.plan import SIMULATIONS, Simulation, run_spec
+
+STATE = "reproduction.json"
+STATUS = "status.json"  # per run directory: what the last attempt did
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_folder(outdir: Path, scale: str, model: Path) -> dict:
+    """Create or re-open a reproduction folder; refuse to mix scales or models in one folder."""
+    if not model.is_file():
+        raise NucleateError(f"model {model} does not exist; give a DeePMD .pb file with --model")
+    state = {"study": "ag6", "scale": scale, "model": str(model.resolve()), "model_sha256": sha256(model)}
+    path = outdir / STATE
+    if path.is_file():
+        old = json.loads(path.read_text())
+        for key, what in (("scale", "scale"), ("model_sha256", "model")):
+            if old.get(key) != state[key]:
+                raise NucleateError(f"{outdir} holds a reproduction with {what} {old.get(key if key == 'scale' else 'model')}; "
+                                    f"this call asks for {state[key if key == 'scale' else 'model']}. Re-run with the "
+                                    "same settings to continue it, or choose another -o folder")
+        return old
+    outdir.mkdir(parents=True, exist_ok=True)
+    state["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    path.write_text(json.dumps(state, indent=1) + "\n")
+    return state
+
+
+def box(sim: Simulation, outdir: Path) -> tuple[Path, Path]:
+    """(data file, groups file) of the simulation's starting box, built once with the simulation's seed."""
+    from nucleate.systems import build  # noqa: PLC0415
+
+    folder = outdir / "boxes" / sim.name
+    if not (folder / "build.json").is_file():
+        build(sim.box, folder, seed=sim.seed, overwrite=True)
+    return folder / "system.data", folder / "groups.json"
+
+
+def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str | None = None) -> dict:
+    """Run (or reuse, or continue) one simulation; returns its status dict (also written to status.json).
+
+    A top-level function of plain arguments so that it can run in a spawned worker process."""
+    from nucleate.engine.render import render_run  # noqa: PLC0415
+    from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
+    from nucleate.engine.runner import execute  # noqa: PLC0415
+    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
+
+    sim, outdir = simulation(name), Path(outdir)
+    rundir = outdir / "runs" / name
+    target = sim.steps[scale]
+    status = {"name": name, "target_step": target, "timestep_fs": 0.5}
+    stream = open(log_file, "a") if log_file else None  # noqa: SIM115 - closed below
+    began = time.perf_counter()
+    try:
+        checkpoint = RunDirectory(rundir).checkpoint() if (rundir / "manifest.json").is_file() else None
+        if checkpoint is not None and int(checkpoint["step"]) >= target:
+            previous = _read_status(rundir)
+            return {**previous, "state": "done", "reused": True}
+        if checkpoint is not None:
+            result = execute(rundir, continue_run=True, progress_stream=stream)
+        else:
+            data, groups = box(sim, outdir)
+            spec = RunSpec.from_dict(run_spec(sim, scale, str(data), str(groups), model))
+            render_run(spec, rundir, overwrite=True)
+            result = execute(rundir, progress_stream=stream)
+        state = "done" if result.end_step >= target else "interrupted"
+        status.update(state=state, end_step=result.end_step, steps_per_s=round(result.steps_per_s, 3))
+    except NucleateError as exc:
+        checkpoint = RunDirectory(rundir).checkpoint() if (rundir / "manifest.json").is_file() else None
+        status.update(state="failed", error=str(exc), end_step=int(checkpoint["step"]) if checkpoint else 0)
+    finally:
+        if stream:
+            stream.close()
+    status["wall_s"] = round(time.perf_counter() - began + _read_status(rundir).get("wall_s", 0.0), 1)
+    if rundir.is_dir():
+        (rundir / STATUS).write_text(json.dumps(status, indent=1) + "\n")
+    return status
+
+
+def _read_status(rundir: Path) -> dict:
+    path = rundir / STATUS
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_all(outdir: Path, scale: str, model: Path, names: list[str], jobs: int = 1, log=print) -> dict[str, dict]:
+    """Run the named simulations (in `jobs` worker processes when > 1); returns their status by name."""
+    statuses: dict[str, dict] = {}
+    if jobs <= 1 or len(names) <= 1:
+        for name in names:
+            log(f"reproduce ag6: {name} ({_length(name, scale)})")
+            statuses[name] = run_simulation(name, str(outdir), scale, str(model))
+            log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
+        return statuses
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    # longest first, so that the workers finish together; each worker logs its progress to a file
+    order = sorted(names, key=lambda n: -_cost(n, scale))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {}
+        for name in order:
+            (outdir / "logs").mkdir(parents=True, exist_ok=True)
+            log_file = outdir / "logs" / f"{name}.progress"
+            log(f"reproduce ag6: {name} ({_length(name, scale)}), progress in {log_file}")
+            futures[name] = pool.submit(run_simulation, name, str(outdir), scale, str(model), str(log_file))
+        for name in order:
+            statuses[name] = futures[name].result()
+            log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
+    return {name: statuses[name] for name in names}
+
+
+_ATOMS = {"ag6l6": 936, "monomer_dimer": 732, "dimer_octahedral": 726, "dimers30": 11106}
+
+
+def _cost(name: str, scale: str) -> float:
+    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
+
+    return simulation(name).steps[scale] * _ATOMS.get(name, 1000)
+
+
+def _length(name: str, scale: str) -> str:
+    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
+
+    sim = simulation(name)
+    return f"{sim.steps[scale]} steps = {sim.ps(scale):g} ps"
+
+
+def _describe(status: dict) -> str:
+    if status.get("reused"):
+        return "finished earlier, reused"
+    if status["state"] == "failed":
+        return f"FAILED at step {status.get('end_step', 0)}: {status.get('error', '')}"
+    return f"{status['state']} at step {status.get('end_step')} ({status.get('steps_per_s', 0):.2f} steps/s)"
+
+
+def all_names() -> list[str]:
+    return [sim.name for sim in SIMULATIONS]

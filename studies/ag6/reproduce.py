@@ -1,0 +1,80 @@
+"""`nucleate reproduce ag6`: run (or reuse) the simulations, analyse them, write the report."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from nucleate.errors import NucleateError
+from nucleate.studies.ag6 import analyse, execute
+from nucleate.studies.ag6.plan import SCALES, SIMULATIONS, TEMPERATURE_K
+from nucleate.studies.ag6.published import study_rows
+from nucleate.studies.ag6.report import write_report
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str = "quick",
+              only: list[str] | None = None, jobs: int = 1, log=_log) -> Path:
+    """Run the study at `scale` into `outdir` and write outdir/report/REPORT.md; returns its path."""
+    began = time.perf_counter()
+    if scale not in SCALES:
+        raise NucleateError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    names = execute.all_names()
+    for name in only or []:
+        if name not in names:
+            raise NucleateError(f"--only {name}: no such simulation; choose from {', '.join(names)}")
+    wanted = list(only) if only else names
+    if model is None:
+        from nucleate.models import ag6_model_path  # noqa: PLC0415
+
+        model = ag6_model_path()
+    model, outdir = Path(model), Path(outdir)
+    state = execute.open_folder(outdir, scale, model)
+    statuses = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
+    # the report covers every simulation that has output, also those run by an earlier --only call
+    for sim in SIMULATIONS:
+        if sim.name not in statuses and (outdir / "runs" / sim.name / execute.STATUS).is_file():
+            statuses[sim.name] = execute._read_status(outdir / "runs" / sim.name)
+    results = {}
+    for sim in SIMULATIONS:
+        if sim.name in statuses:
+            results[sim.name] = _analyse(sim.name, outdir, log)
+    from nucleate.units import kbt  # noqa: PLC0415
+
+    lengths_ps = {n: st.get("end_step", 0) * 0.5e-3 for n, st in statuses.items()}
+    rows = study_rows(results, lengths_ps, kbt(TEMPERATURE_K, "kcal/mol"))
+    path = write_report(outdir, state, statuses, results, rows, _card_line(model), time.perf_counter() - began)
+    log(f"reproduce ag6: report {path}")
+    return path
+
+
+def _analyse(name: str, outdir: Path, log) -> dict:
+    rundir = outdir / "runs" / name
+    figures = outdir / "report" / "figures" / name
+    if not (rundir / "traj.lammpstrj").is_file():
+        return {"numbers": {}, "figures": [analyse._note_figure(figures / "missing.png", f"{name}: no trajectory")],
+                "notes": ["no trajectory: the simulation did not start"]}
+    try:
+        result = analyse.ANALYSES[name](rundir, figures)
+    except Exception as exc:  # noqa: BLE001 - one failed analysis must not cost the others their report
+        log(f"reproduce ag6: analysis of {name} failed: {exc}")
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return {"numbers": {}, "figures": [analyse._note_figure(figures / "analysis_failed.png", f"{name}: {detail}")],
+                "notes": [f"analysis failed: {detail}"], "error": detail}
+    result.setdefault("notes", [])
+    return result
+
+
+def _card_line(model: Path) -> str | None:
+    card = model.parent / "MODEL_CARD.md"
+    if not card.is_file():
+        return None
+    for line in card.read_text().splitlines():
+        if line.startswith("# "):
+            return f"model card: {line[2:].strip()}"
+    return None
