@@ -62,37 +62,65 @@ def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
             "cp2k_force_rms_mev_per_angstrom": 1000.0 * float(np.sqrt(np.nanmean(cp2k.forces_ev_per_angstrom[ok] ** 2)))}
 
 
-def stability(p: Pipeline, model: Path) -> dict:
-    """NVT 300 K of the study's boxes with the model: speed, lost atoms, methanol damage, Ag6 core."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str, steps: int, dump: int) -> dict:
+    """One NVT check in its own process (spawned: LAMMPS and TensorFlow are never forked)."""
     from nucleate.engine.render import render_run  # noqa: PLC0415
+    from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.runtime import quiet_environment  # noqa: PLC0415
+
+    quiet_environment()
+    spec = RunSpec.from_dict({
+        "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
+        "potential": {"deepmd": [model]},
+        "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
+               "tdamp_fs": 50.0, "seed": 4242},
+        "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": f"stability-{preset}"})
+    rundir = Path(rundir)
+    # a killed check continues from its last checkpoint; anything else starts afresh
+    resume = (rundir / "manifest.json").is_file() and RunDirectory(rundir).checkpoint() is not None
+    if not resume:
+        render_run(spec, rundir, overwrite=True)
+    try:
+        run = execute(rundir, continue_run=resume)
+        return {"completed": True, "steps_per_s": run.steps_per_s}
+    except NucleateError as exc:
+        return {"completed": False, "error": str(exc)[:300]}
+
+
+def stability(p: Pipeline, model: Path) -> dict:
+    """NVT 300 K of the study's boxes with the model: speed, lost atoms, methanol damage, Ag6 core.
+
+    The boxes run side by side, one process (one core) each."""
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    import multiprocessing  # noqa: PLC0415
+
+    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
     from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
 
     steps = max(2, int(round(p.scale.stability_ps * 2000)))  # 0.5 fs
     dump = max(1, steps // 200)
-    out = {}
+    boxes, pending = {}, {}
     for preset in STABILITY_BOXES:
         name = preset.split("/")[-1]
         rundir = p.work / "final" / "stability" / name
-        packed = build_box(Kind(name, preset), p.work / "final" / "stability" / f"{name}_box", 1)
-        result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(packed.elements)}
+        boxes[name] = (preset, rundir, build_box(Kind(name, preset), p.work / "final" / "stability" / f"{name}_box", 1))
         if not (rundir / "result.json").is_file():
-            spec = RunSpec.from_dict({
-                "system": {"data": str(packed.data_path), "groups": str(packed.groups_path), "type_map": TYPE_MAP},
-                "potential": {"deepmd": [str(model.resolve())]},
-                "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
-                       "tdamp_fs": 50.0, "seed": 4242},
-                "output": {"thermo": dump, "dump": dump, "checkpoint": steps}, "name": f"stability-{preset}"})
-            render_run(spec, rundir, overwrite=True)
-            try:
-                run = execute(rundir)
-                result.update(completed=True, steps_per_s=run.steps_per_s)
-            except NucleateError as exc:
-                result.update(completed=False, error=str(exc)[:300])
-            (rundir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+            pending[name] = boxes[name]
+    if pending:
+        with ProcessPoolExecutor(max_workers=len(pending), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {name: pool.submit(_stability_run, preset, str(packed.data_path), str(packed.groups_path),
+                                         str(model.resolve()), str(rundir), steps, dump)
+                       for name, (preset, rundir, packed) in pending.items()}
+            for name, future in futures.items():
+                preset, rundir, packed = pending[name]
+                result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(packed.elements), **future.result()}
+                (rundir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+                p.log(f"stability {name}: {result}")
+    out = {}
+    for name, (preset, rundir, packed) in boxes.items():
         result = json.loads((rundir / "result.json").read_text())
         frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
         result.update(evaluate.methanol_damage(frames, packed.box, packed.elements, packed.molecules, packed.solvent))
