@@ -12,6 +12,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="run directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing directory (kept beside it)")
     p.add_argument("--show", action="store_true", help="print the generated plumed.dat")
+    _model_option(p)
     p.set_defaults(func=_render)
 
     p = sub.add_parser("run", help="render a spec and run it, or continue a run directory")
@@ -21,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--continue", dest="continue_run", action="store_true",
                    help="resume the run directory from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory (kept beside it)")
+    _model_option(p)
     p.set_defaults(func=_run)
 
     p = sub.add_parser("doctor", help="check that LAMMPS, DeePMD-kit and PLUMED work together")
@@ -33,11 +35,27 @@ def register(sub) -> None:
     p.set_defaults(func=_demo)
 
 
-def _render(args) -> int:
-    from .render import render_run
+def _model_option(parser) -> None:
+    parser.add_argument("--model", action="append", default=None, metavar="MODEL.pb",
+                        help="DeePMD model(s) replacing the spec's potential (repeat for a committee); without "
+                        "either, the embedded Ag/S/N/C/H/O demonstration model is used")
+
+
+def _spec_with_model(path, models):
     from .spec import load_spec
 
-    run = render_run(load_spec(args.spec), args.output, overwrite=args.overwrite, command_line=sys.argv)
+    spec = load_spec(path)
+    if models:
+        spec.potential.deepmd = [Path(m).expanduser().resolve() for m in models]
+        spec.potential.pair_style, spec.potential.pair_coeff = None, []
+        spec.validate()
+    return spec
+
+
+def _render(args) -> int:
+    from .render import render_run
+
+    run = render_run(_spec_with_model(args.spec, args.model), args.output, overwrite=args.overwrite, command_line=sys.argv)
     print(f"rendered {run.path}: " + ", ".join(sorted(p.name for p in run.path.iterdir())))
     plumed = run.path / "plumed.dat"
     if args.show and plumed.exists():
@@ -52,9 +70,11 @@ def _run(args) -> int:
     from . import rundir as rd
     from .render import render_run
     from .runner import execute
-    from .spec import load_spec
 
     target = Path(args.target)
+    if args.model and (args.continue_run or target.is_dir()):
+        raise NucleateError(f"--model applies to a spec file; the run directory {target} keeps the model it was "
+                            "rendered with (render the spec again with --model for another)")
     if args.continue_run:
         if args.output and Path(args.output).resolve() != target.resolve():
             raise NucleateError("with --continue give the run directory itself, without -o")
@@ -69,7 +89,7 @@ def _run(args) -> int:
     else:
         if not args.output:
             raise NucleateError("give the run directory with -o DIR")
-        run = render_run(load_spec(target), args.output, overwrite=args.overwrite, command_line=sys.argv)
+        run = render_run(_spec_with_model(target, args.model), args.output, overwrite=args.overwrite, command_line=sys.argv)
         result = execute(run.path, steps=args.steps)
     if result.status == "interrupted":
         print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"

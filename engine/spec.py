@@ -132,7 +132,12 @@ class RunSpec:
         )
         _reject_unknown(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
 
-        pot_d = section("potential", required=True)
+        pot_d = section("potential")
+        if not pot_d:
+            # no potential named: the embedded Ag/S/N/C/H/O demonstration model (models/ag6)
+            from nucleate.models import ag6_model_path  # noqa: PLC0415
+
+            pot_d = {"deepmd": str(ag6_model_path())}
         _reject_unknown(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
         models = pot_d.get("deepmd") or []
         if isinstance(models, (str, Path)):
