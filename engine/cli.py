@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default="demo-run", help="run directory (default: ./demo-run)")
     p.add_argument("--steps", type=int, default=None, help="MD steps (default: the demo spec's)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing demo directory")
+    p.add_argument("--system", choices=("ag6", "toy"), default="ag6",
+                   help="ag6 (default): two AgL monomers in methanol with the embedded Ag6 model, about a minute; "
+                   "toy: Ag13 with the toy Morse-silver model, seconds")
     p.set_defaults(func=_demo)
 
 
@@ -109,4 +112,4 @@ def _doctor(args) -> int:
 def _demo(args) -> int:
     from .demo import demo
 
-    return demo(args.output, steps=args.steps, overwrite=args.overwrite)
+    return demo(args.output, steps=args.steps, overwrite=args.overwrite, system=args.system)

@@ -35,15 +35,27 @@ def test_doctor_passes_on_this_installation():
 
 
 def test_demo_runs_and_summarises(tmp_path):
+    """The default demo: the study's monomer -> dimer WT-MetaD with the embedded Ag6 model."""
     out = tmp_path / "demo"
-    result = _run("demo", "-o", str(out), "--steps", "300")
+    result = _run("demo", "-o", str(out), "--steps", "200")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "demo summary" in result.stdout and "hills" in result.stdout
-    for name in ("demo.png", "fes.dat", "fes.png", "COLVAR", "HILLS", "plumed.dat", "manifest.json"):
+    assert "demo summary" in result.stdout and "hills" in result.stdout and "CV s1" in result.stdout
+    for name in ("demo.png", "fes.dat", "fes.png", "COLVAR", "HILLS", "plumed.dat", "manifest.json", "system.data"):
         assert (out / name).stat().st_size > 0, name
     plumed = (out / "plumed.dat").read_text()
-    assert "COORDINATION GROUPA=1-13" in plumed and "TEMP=500" in plumed  # generated from the group name
+    assert "UNITS LENGTH=A ENERGY=kcal/mol TIME=fs" in plumed and "BIASFACTOR=25" in plumed
+    manifest = (out / "manifest.json").read_text()
+    assert "models/ag6/model.pb" in manifest or "ag6" in manifest
     # a second call continues the same run instead of failing or starting over
-    again = _run("demo", "-o", str(out), "--steps", "400")
+    again = _run("demo", "-o", str(out), "--steps", "300")
     assert again.returncode == 0, again.stderr
     assert "continuing" in again.stdout
+
+
+def test_toy_demo_runs_and_summarises(tmp_path):
+    out = tmp_path / "demo"
+    result = _run("demo", "--system", "toy", "-o", str(out), "--steps", "300")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo summary" in result.stdout and "CV cn" in result.stdout
+    plumed = (out / "plumed.dat").read_text()
+    assert "COORDINATION GROUPA=1-13" in plumed and "TEMP=500" in plumed  # generated from the group name
