@@ -1,0 +1,59 @@
+"""The report's judgement rules on known inputs: path shape, verdicts, KDE rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nucleate.studies.ag6.analyse import _drying_first
+from nucleate.studies.ag6.plan import SIMULATIONS, _checkpoint, run_spec
+from nucleate.studies.ag6.published import closeness, kde_rows, study_rows
+
+
+def test_l_shaped_path_is_drying_first_and_diagonal_is_half():
+    # s4 (solvent) drops from 4 to 0 first, then s3 rises from 1 to 5: an L
+    ell = np.array([[1, 4], [1, 2], [1, 0], [3, 0], [5, 0]], float)
+    assert _drying_first(ell) == pytest.approx(1.0)
+    diagonal = np.column_stack([np.linspace(1, 5, 41), np.linspace(4, 0, 41)])
+    assert _drying_first(diagonal) == pytest.approx(0.5, abs=0.03)
+    reorganise_first = np.array([[1, 4], [3, 4], [5, 4], [5, 2], [5, 0]], float)
+    assert _drying_first(reorganise_first) == pytest.approx(0.0)
+    assert _drying_first(np.array([[1, 4], [1, 4]], float)) is None  # no progress: undefined, not a number
+
+
+def test_closeness_and_kde_rows():
+    assert closeness(2.99, 2.97, 0.1) == "agrees"
+    assert closeness(3.12, 2.97, 0.1) == "close"
+    assert closeness(3.30, 2.97, 0.1) == "differs"
+    assert closeness(None, 2.97, 0.1) == "not reached"
+    rows = {r.quantity: r for r in kde_rows({"Ag-Ag": [2.1, 3.0], "N-Ag-Ag": [85.0, 150.0]})}
+    assert rows["KDE maximum Ag-Ag"].ours == "3.00 A" and rows["KDE maximum Ag-Ag"].verdict == "agrees"
+    assert rows["KDE maximum N-Ag-Ag (81)"].ours == "85 deg" and rows["KDE maximum N-Ag-Ag (81)"].verdict == "agrees"
+    assert rows["KDE maximum N-Ag-Ag (138)"].verdict == "close"  # 150 vs 138 with 8 deg tolerance
+    assert rows["KDE maximum Ag-S"].verdict == "not reached"
+
+
+def test_empty_results_give_not_reached_everywhere():
+    rows = study_rows({}, {}, kt_kcal=0.596)
+    assert rows and all(r.verdict == "not reached" for r in rows)
+
+
+def test_delta_g_row_against_the_published_minus_30():
+    results = {"monomer_dimer": {"numbers": {"delta_g_A_minus_D_kcal": -27.0, "delta_g_A_minus_D_err_kcal": 1.5,
+                                             "barrier_D_to_A_kcal": 0.9}}}
+    rows = {r.quantity.split(",")[0]: r for r in study_rows(results, {}, kt_kcal=0.596)}
+    assert rows["Delta G(A dimer - D monomers)"].verdict == "agrees"
+    assert rows["Delta G(A dimer - D monomers)"].ours == "-27.0 kcal/mol +- 1.5"
+    assert rows["barrier D -> A along the minimum free-energy path"].verdict == "agrees"  # 0.9 < 2 kT = 1.19
+
+
+def test_specs_follow_the_authors_md_settings():
+    for sim in SIMULATIONS:
+        for scale in ("smoke", "quick", "full"):
+            spec = run_spec(sim, scale, "d", "g", "m.pb")
+            assert spec["md"]["timestep_fs"] == 0.5 and spec["md"]["tdamp_fs"] == 5.0
+            assert spec["md"]["thermostat"] == "nose-hoover" and spec["md"]["temperature_K"] == 300.0
+            every = spec["output"]["checkpoint"]
+            assert every % spec["output"]["dump"] == 0 and every <= max(sim.steps[scale], spec["output"]["dump"])
+    assert run_spec(SIMULATIONS[1], "full", "d", "g", "m")["plumed"]["preset"] == "ag6/monomer_dimer"
+    assert _checkpoint(9_000_000, 100) == 50_000
