@@ -11,6 +11,15 @@ def _fmt(value, spec: str = ".0f") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _rounds(m: dict) -> str:
+    counts = m.get("frames_by_round") or []
+    text = ", ".join(f"round {r}: {n}" for r, n in enumerate(counts))
+    if len(counts) > 1 and not any(counts[1:]):
+        text += (" (the committee models disagreed by more than the 0.80 eV/A trust limit from the first MD step "
+                 "on, so no explored frame was relabelled: the shipped model rests on the round-0 frames)")
+    return text or "n/a"
+
+
 def render_model_card(m: dict) -> str:
     r = m["recipe"]
     fit = m["training"]
@@ -65,6 +74,7 @@ Type map `Ag S N C H O`. Build: scale `{m['scale']}`, seed {m['seed']}:
   (each molecule whole), liquid-methanol spheres, and distorted bare clusters; round 0 from packed boxes
   (rattled), then {r['rounds']} concurrent-learning round(s): {r['committee']}-model committee NVT MD at 300/450 K,
   frames with max force deviation 0.10-0.80 eV/A relabelled.
+- Labelled training frames per round: {_rounds(m)}.
 - Held-out frames come from an independent random stream of the round-0 recipe.
 
 | kind | what | atoms | train frames | held-out | force RMSE (meV/A) | reference force RMS (meV/A) | energy RMSE, offset removed (meV/atom) |

@@ -163,6 +163,14 @@ def composition(p: Pipeline) -> dict:
     return table
 
 
+def frames_by_round(p: Pipeline) -> list[int]:
+    """Labelled training frames each round added (round 0: packed/distorted; later: committee MD)."""
+    counts = []
+    for r in range(p.scale.rounds + 1):
+        counts.append(sum(int(Labels.load(path).ok.sum()) for path in sorted((p.round_dir(r) / "labels").glob("*.npz"))))
+    return counts
+
+
 def run_test(p: Pipeline, output: Path | None) -> dict:
     from nucleate.models.pipeline.card import write_model_card  # noqa: PLC0415
     from nucleate.models.pipeline.cp2k import cp2k_version  # noqa: PLC0415
@@ -176,6 +184,7 @@ def run_test(p: Pipeline, output: Path | None) -> dict:
         "kinds": {k.name: k.description for k in KINDS if k.name in p.scale.kinds},
         "versions": {"tblite": tblite_version(), "cp2k": cp2k_version(), "python": platform.python_version()},
         "composition": composition(p),
+        "frames_by_round": frames_by_round(p),
         "held_out": accuracy(p, model),
         "cp2k": cp2k_comparison(p, model),
         "stability": stability(p, model),
