@@ -20,6 +20,11 @@ from nucleate.models.pipeline.recipe import TRUST_HI_EV_PER_ANGSTROM, TRUST_LO_E
 RATTLE_ANGSTROM = (0.02, 0.10)     # Gaussian displacement per coordinate, drawn per frame
 VACUUM_SCALE = (0.96, 1.06)        # isotropic breathing of bare clusters
 MIN_PAIR_ANGSTROM = 0.75           # never label a frame with two atoms closer than this
+# Squeezed frames: molecule centres pulled rigidly towards the cluster centre. Packed boxes never
+# bring two molecules closer than packmol's 2 A tolerance, so without these a model has no data on
+# close intermolecular contacts and MD walks into an attraction that is not there (atoms collapse).
+SQUEEZE_FACTOR = (0.75, 0.95)
+COLLAPSE_EV_PER_ANGSTROM = 5.0     # committee disagreement this large: the MD has left physics behind
 
 
 def rng_for(seed: int, *labels) -> np.random.Generator:
@@ -75,11 +80,24 @@ def _rattled(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float
     return x + rng.normal(scale=sigma, size=x.shape), sigma
 
 
-def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream: str) -> FrameSet:
-    """Round 0: carved from packed boxes (one box per 20 frames) or distorted bare molecules, rattled."""
+def _squeezed(x: np.ndarray, molecule_of: np.ndarray, factor: float) -> np.ndarray:
+    """Each molecule moved rigidly so that its centre is `factor` times as far from the cluster centre."""
+    out = x.copy()
+    centre = x.mean(axis=0)
+    for m in np.unique(molecule_of):
+        mine = molecule_of == m
+        c = x[mine].mean(axis=0)
+        out[mine] += (centre + factor * (c - centre)) - c
+    return out
+
+
+def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream: str,
+                   squeeze: bool = False) -> FrameSet:
+    """Round 0: carved from packed boxes (one box per 20 frames) or distorted bare molecules, rattled;
+    with `squeeze`, the carved molecules are also pulled together (close contacts)."""
     from nucleate.systems import molecule  # noqa: PLC0415
 
-    rng = rng_for(seed, stream, kind.name)
+    rng = rng_for(seed, stream, kind.name, *(("squeeze",) if squeeze else ()))
     frames, origins, elements = [], [], None
     while len(frames) < nframes:
         if kind.vacuum:
@@ -91,9 +109,19 @@ def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream:
         else:
             box_seed = int(rng_for(seed, stream, kind.name, "box", len(frames) // 20).integers(1, 2**31 - 1))
             packed = build_box(kind, boxes_dir / f"{kind.name}_{box_seed}", box_seed)
-            elements, x = carve_frame(kind, packed, packed.positions, rng)
+            core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
+            atoms, x = carve(packed.positions, packed.box, packed.molecules, core, packed.solvent, kind.shell)
+            elements = [packed.elements[a] for a in atoms]
+            origin = f"{stream}: packed box seed {box_seed}, {kind.shell} nearest methanol"
+            if squeeze:
+                molecule_of = np.empty(len(packed.elements), dtype=int)
+                for m, members in enumerate(packed.molecules):
+                    molecule_of[members] = m
+                factor = rng.uniform(*SQUEEZE_FACTOR)
+                x = _squeezed(x, molecule_of[atoms], factor)
+                origin += f", squeezed x{factor:.3f}"
             x, sigma = _rattled(x, rng)
-            origin = f"{stream}: packed box seed {box_seed}, {kind.shell} nearest methanol, rattled {sigma:.3f} A"
+            origin += f", rattled {sigma:.3f} A"
         if _min_pair(x) >= MIN_PAIR_ANGSTROM:
             frames.append(x)
             origins.append(origin)
@@ -137,8 +165,16 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
 
 
 def select_frames(deviation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of up to `count` frames inside the trust window, spread at random over the candidates."""
+    """Indices of up to `count` frames inside the trust window, spread at random over the candidates.
+
+    A young committee can disagree beyond the window from the first step on; then the frames before
+    the MD collapses (deviation below COLLAPSE_EV_PER_ANGSTROM) are the informative ones: they show
+    where the models start to go wrong."""
     candidates = np.flatnonzero((deviation >= TRUST_LO_EV_PER_ANGSTROM) & (deviation <= TRUST_HI_EV_PER_ANGSTROM))
+    if len(candidates) == 0:
+        collapsed = np.flatnonzero(deviation > COLLAPSE_EV_PER_ANGSTROM)
+        end = int(collapsed[0]) if len(collapsed) else len(deviation)
+        candidates = np.flatnonzero(deviation[:end] >= TRUST_LO_EV_PER_ANGSTROM)
     if len(candidates) <= count:
         return candidates
     return np.sort(rng.choice(candidates, size=count, replace=False))

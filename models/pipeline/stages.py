@@ -88,7 +88,20 @@ class Pipeline:
             self.log(f"sample round {r} {k.name}: {len(frames)} frames of {frames.natoms} atoms "
                      f"({time.perf_counter() - began:.1f} s)")
         if r == 0:
+            self._sample_squeezed(frames_dir)
             self._sample_held_out()
+
+    def _sample_squeezed(self, frames_dir: Path) -> None:
+        """Close intermolecular contacts (see sampling.SQUEEZE_FACTOR), one extra file per condensed kind."""
+        for k in self.kinds:
+            path = frames_dir / f"{k.name}_squeezed.npz"
+            if k.vacuum or not self.scale.squeezed_frames or path.is_file():
+                continue
+            began = time.perf_counter()
+            frames = sampling.initial_frames(k, self.scale.squeezed_frames, self.seed, self.work / "boxes", "train",
+                                             squeeze=True)
+            frames.save(path)
+            self.log(f"sample round 0 {k.name} squeezed: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
 
     def _sample_held_out(self) -> None:
         for k in self.kinds:
@@ -116,17 +129,24 @@ class Pipeline:
             temperature_k=temperature, seed=md_seed, dump_every=dump_every)
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
         if len(chosen) == 0 and self.scale.name == "smoke":
-            chosen = np.argsort(deviation)[-1:]  # smoke models agree nowhere and everywhere: take the worst frame
+            chosen = np.argsort(deviation)[:1]  # smoke models agree nowhere: take the least collapsed frame
         if len(chosen) == 0:
             self.log(f"sample round {r} {k.name}: no frame in the trust window (max deviation "
-                     f"{deviation.max():.3f} eV/A); nothing new to label")
+                     f"{deviation.max():.3f} eV/A); no new frame")
             return None
         out, elements = [], None
+        kept = []
         for i in chosen:
             elements, x = sampling.carve_frame(k, packed, positions[i], rng)
-            out.append(x)
+            if sampling._min_pair(x) >= sampling.MIN_PAIR_ANGSTROM:  # collapsed atoms: no SCF, nothing to learn
+                out.append(x)
+                kept.append(i)
+        if not out:
+            self.log(f"sample round {r} {k.name}: every selected frame has atoms closer than "
+                     f"{sampling.MIN_PAIR_ANGSTROM} A; no new frame")
+            return None
         origins = [f"round {r}: committee MD {temperature:g} K frame {i}, max force deviation {deviation[i]:.3f} eV/A"
-                   for i in chosen]
+                   for i in kept]
         return FrameSet(k.name, elements, np.asarray(out), origins)
 
     # ------------------------------------------------------------------ label
