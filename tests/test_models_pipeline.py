@@ -131,3 +131,19 @@ def test_methanol_damage_counts_broken_bonds_and_scrambled_protons():
     moved[5] = moved[10] + [0.0, 0.0, 0.97]  # hydroxyl H of molecule 1 hops onto molecule 2's O
     damaged = evaluate.methanol_damage(moved[None], box, elements, molecules, [0, 1])
     assert damaged["broken_methanol_bonds"] == 1 and damaged["hydroxyl_H_nearest_foreign_O"] == 1
+
+
+def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
+    """GFN2-xTB Langevin MD of bare AgL at 450 K: frames move, bonds neither break nor collapse."""
+    from nucleate.models.pipeline.xtb_md import xtb_md_frames
+    from nucleate.systems import molecule
+
+    mol = molecule("AgL")
+    x, steps = xtb_md_frames(list(mol.elements), mol.positions, steps=60, every=20, temperature_k=450.0, seed=3)
+    assert x.shape == (3, 6, 3) and steps == [20, 40, 60]
+    assert np.sqrt(((x[1] - x[0]) ** 2).mean()) > 0.01  # 10 fs at 450 K moves atoms by several 0.01 A
+    start = np.linalg.norm(mol.positions[:, None] - mol.positions[None], axis=-1)
+    for frame in x:
+        d = np.linalg.norm(frame[:, None] - frame[None], axis=-1)
+        bonded = (start > 0) & (start < 2.6)
+        assert np.all(np.abs(d[bonded] / start[bonded] - 1.0) < 0.25)

@@ -42,6 +42,8 @@ def test_every_stage_wrote_its_outputs(smoke):
         assert (work / "round_000" / "data" / kind / "nopbc").is_file()
         assert (work / "test" / "labels" / f"{kind}.npz").is_file()
     assert all((work / "round_000" / "models" / f"m{k}" / "model.pb").is_file() for k in range(SMOKE.committee))
+    thermal = FrameSet.load(work / "round_000" / "frames" / "AgL_thermal.npz")
+    assert len(thermal) == SMOKE.thermal_frames and "Langevin MD" in thermal.origins[0]
     explored = FrameSet.load(work / "round_001" / "frames" / "AgL.npz")
     assert "committee MD" in explored.origins[0] and explored.natoms == 78
     assert (out / "model.pb").stat().st_size > 10_000

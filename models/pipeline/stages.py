@@ -89,6 +89,7 @@ class Pipeline:
                      f"({time.perf_counter() - began:.1f} s)")
         if r == 0:
             self._sample_squeezed(frames_dir)
+            self._sample_thermal(frames_dir)
             self._sample_held_out()
 
     def _sample_squeezed(self, frames_dir: Path) -> None:
@@ -102,6 +103,33 @@ class Pipeline:
                                              squeeze=True)
             frames.save(path)
             self.log(f"sample round 0 {k.name} squeezed: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
+
+    def _sample_thermal(self, frames_dir: Path) -> None:
+        """GFN2-xTB Langevin MD of each small kind's carved cluster (or bare molecule), 300 or 450 K."""
+        from nucleate.models.pipeline.xtb_md import xtb_md_frames  # noqa: PLC0415
+
+        if not self.scale.thermal_frames:
+            return
+        for index, k in enumerate(self.kinds):
+            path = frames_dir / f"{k.name}_thermal.npz"
+            if path.is_file():
+                continue
+            start = sampling.initial_frames(k, 1, self.seed, self.work / "boxes", "thermal")
+            if start.natoms > self.scale.thermal_max_atoms:
+                continue
+            temperature = (300.0, 450.0)[index % 2]
+            md_seed = int(sampling.rng_for(self.seed, "thermal", k.name).integers(1, 2**31 - 1))
+            began = time.perf_counter()
+            steps = self.scale.thermal_frames * self.scale.thermal_every
+            x, at_steps = xtb_md_frames(start.elements, start.positions[0], steps=steps,
+                                        every=self.scale.thermal_every, temperature_k=temperature, seed=md_seed)
+            if len(x) == 0:
+                self.log(f"sample round 0 {k.name} thermal: the first xTB MD steps failed; no frame")
+                continue
+            origins = [f"thermal: GFN2-xTB Langevin MD {temperature:g} K, step {s} (0.5 fs)" for s in at_steps]
+            FrameSet(k.name, start.elements, x, origins).save(path)
+            self.log(f"sample round 0 {k.name} thermal: {len(x)} frames of xTB MD at {temperature:g} K "
+                     f"({time.perf_counter() - began:.1f} s)")
 
     def _sample_held_out(self) -> None:
         for k in self.kinds:
@@ -141,6 +169,9 @@ class Pipeline:
             if sampling._min_pair(x) >= sampling.MIN_PAIR_ANGSTROM:  # collapsed atoms: no SCF, nothing to learn
                 out.append(x)
                 kept.append(i)
+        if not out and self.scale.name == "smoke":  # smoke models collapse anything: keep the starting frame
+            elements, x = sampling.carve_frame(k, packed, positions[0], rng)
+            out, kept = [x], [0]
         if not out:
             self.log(f"sample round {r} {k.name}: every selected frame has atoms closer than "
                      f"{sampling.MIN_PAIR_ANGSTROM} A; no new frame")
