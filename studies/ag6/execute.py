@@ -7,24 +7,16 @@ Folder layout:  DIR/reproduction.json (scale, model and its SHA-256: a folder ke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
+from nucleate.engine.rundir import sha256
 from nucleate.errors import NucleateError
 from nucleate.studies.ag6.plan import SIMULATIONS, Simulation, run_spec
 
 STATE = "reproduction.json"
 STATUS = "status.json"  # per run directory: what the last attempt did
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def open_folder(outdir: Path, scale: str, model: Path) -> dict:
