@@ -18,6 +18,7 @@ from nucleate.studies.ag6 import execute as repro_execute
 from nucleate.studies.ag6.plan import SIMULATIONS, run_spec, simulation
 from nucleate.studies.ag6.published import STUDY_KDE_MAXIMA
 from nucleate.studies.ag6.reproduce import reproduce
+from nucleate.systems import read_data
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +50,12 @@ def test_every_simulation_finished(reproduction):
         status = results["statuses"][sim.name]
         assert status["state"] == "done", status
         assert status["end_step"] == sim.steps["smoke"]
+
+
+def test_planned_atom_counts_match_the_built_boxes(reproduction):
+    out, _, _ = reproduction
+    for sim in SIMULATIONS:
+        assert read_data(out / "boxes" / sim.name / "system.data").natoms == sim.atoms, sim.name
 
 
 def test_finished_simulation_reused_and_interrupted_one_continued(reproduction):

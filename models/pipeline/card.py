@@ -15,8 +15,7 @@ def _rounds(m: dict) -> str:
     counts = m.get("frames_by_round") or []
     text = ", ".join(f"round {r}: {n}" for r, n in enumerate(counts))
     if len(counts) > 1 and not any(counts[1:]):
-        text += (" (the committee models disagreed by more than the 0.80 eV/A trust limit from the first MD step "
-                 "on, so no explored frame was relabelled: the shipped model rests on the round-0 frames)")
+        text += " (no explored frame was relabelled: the shipped model rests on the round-0 frames)"
     return text or "n/a"
 
 
@@ -31,17 +30,20 @@ def render_model_card(m: dict) -> str:
         f"| {_fmt(m['held_out'].get(name, {}).get('energy_rmse_offset_removed_mev_per_atom'), '.1f')} |"
         for name, c in m["composition"].items())
     cp2k = m.get("cp2k")
-    cp2k_text = ("No CP2K frames were labelled in this build" + (
-        " (scale setting cp2k_frames = 0): on the 2-core build machine no CP2K 2023.1 PBE-D3 frame of even 18 atoms "
-        "(AgL + 2 methanol, non-periodic, wavelet Poisson solver) finished within 10 minutes, and the "
-        "Martyna-Tuckerman solver needed 15 GB. Build with a larger cp2k_frames where CP2K is fast." if not r.get("cp2k_frames") else
-        ".") if not cp2k else
-                 f"{cp2k['frames']} frames of AgL + 2 methanol ({cp2k['atoms']} atoms), CP2K {m['versions']['cp2k']} "
-                 f"PBE-D3 / GTH-PBE / DZVP-MOLOPT-SR-GTH, 400 Ry, non-periodic (wavelet Poisson), "
-                 f"{cp2k['seconds_per_frame']:.0f} s per frame: force RMSE GFN2-xTB vs CP2K "
-                 f"{cp2k['xtb_vs_cp2k_force_rmse_mev_per_angstrom']:.0f} meV/A, this model vs CP2K "
-                 f"{cp2k['model_vs_cp2k_force_rmse_mev_per_angstrom']:.0f} meV/A (CP2K force RMS "
-                 f"{cp2k['cp2k_force_rms_mev_per_angstrom']:.0f} meV/A).")
+    if cp2k:
+        cp2k_text = (f"{cp2k['frames']} frames of AgL + 2 methanol ({cp2k['atoms']} atoms), CP2K {m['versions']['cp2k']} "
+                     f"PBE-D3 / GTH-PBE / DZVP-MOLOPT-SR-GTH, 400 Ry, non-periodic (wavelet Poisson), "
+                     f"{cp2k['seconds_per_frame']:.0f} s per frame: force RMSE GFN2-xTB vs CP2K "
+                     f"{cp2k['xtb_vs_cp2k_force_rmse_mev_per_angstrom']:.0f} meV/A, this model vs CP2K "
+                     f"{cp2k['model_vs_cp2k_force_rmse_mev_per_angstrom']:.0f} meV/A (CP2K force RMS "
+                     f"{cp2k['cp2k_force_rms_mev_per_angstrom']:.0f} meV/A).")
+    elif r.get("cp2k_frames"):
+        cp2k_text = "No CP2K frames were labelled in this build (CP2K missing or every frame failed)."
+    else:
+        cp2k_text = ("No CP2K frames were labelled in this build (scale setting cp2k_frames = 0): on the 2-core build "
+                     "machine no CP2K 2023.1 PBE-D3 frame of even 18 atoms (AgL + 2 methanol, non-periodic, wavelet "
+                     "Poisson solver) finished within 10 minutes, and the Martyna-Tuckerman solver needed 15 GB. "
+                     "Build with a larger cp2k_frames where CP2K is fast.")
     stab = []
     for box, s in m["stability"].items():
         line = (f"- `{box}` ({s['natoms']} atoms), NVT 300 K, {s['steps'] * s['timestep_fs'] / 1000:g} ps: "

@@ -66,9 +66,9 @@ class Scale:
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(k.name for k in KINDS))
 
 
-SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110, test_frames=1, rounds=1, explore_steps=20, explore_frames=1, committee=2,
-              train_steps=20, final_steps=20, cp2k_frames=0, stability_ps=0.01,
-              kinds=("methanol", "AgL", "AgL_vacuum"))
+SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110,
+              test_frames=1, rounds=1, explore_steps=20, explore_frames=1, committee=2, train_steps=20, final_steps=20,
+              cp2k_frames=0, stability_ps=0.01, kinds=("methanol", "AgL", "AgL_vacuum"))
 # About three hours on 2 cores, measured: labels ~25 min, xTB MD ~30 min, training ~25 min, exploration
 # ~6 min, the two 20 ps checks side by side ~80 min (60-160 ms per step).
 # CP2K is off: no PBE-D3 frame of even 18 atoms finished within 10 minutes on this machine.

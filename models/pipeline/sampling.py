@@ -63,11 +63,16 @@ def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
                      solvent, directory / "system.data", directory / "groups.json")
 
 
-def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray,
+                rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(elements, unwrapped positions in A, molecule index of each atom) of one carved cluster."""
     # liquid methanol: centre on a random molecule; otherwise on all solutes of the box
     core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
     atoms, xyz = carve(positions, packed.box, packed.molecules, core, packed.solvent, kind.shell)
-    return [packed.elements[a] for a in atoms], xyz
+    molecule_of = np.empty(len(packed.elements), dtype=int)
+    for m, members in enumerate(packed.molecules):
+        molecule_of[members] = m
+    return [packed.elements[a] for a in atoms], xyz, molecule_of[atoms]
 
 
 def _min_pair(x: np.ndarray) -> float:
@@ -109,16 +114,11 @@ def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream:
         else:
             box_seed = int(rng_for(seed, stream, kind.name, "box", len(frames) // 20).integers(1, 2**31 - 1))
             packed = build_box(kind, boxes_dir / f"{kind.name}_{box_seed}", box_seed)
-            core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
-            atoms, x = carve(packed.positions, packed.box, packed.molecules, core, packed.solvent, kind.shell)
-            elements = [packed.elements[a] for a in atoms]
+            elements, x, molecule_of = carve_frame(kind, packed, packed.positions, rng)
             origin = f"{stream}: packed box seed {box_seed}, {kind.shell} nearest methanol"
             if squeeze:
-                molecule_of = np.empty(len(packed.elements), dtype=int)
-                for m, members in enumerate(packed.molecules):
-                    molecule_of[members] = m
                 factor = rng.uniform(*SQUEEZE_FACTOR)
-                x = _squeezed(x, molecule_of[atoms], factor)
+                x = _squeezed(x, molecule_of, factor)
                 origin += f", squeezed x{factor:.3f}"
             x, sigma = _rattled(x, rng)
             origin += f", rattled {sigma:.3f} A"

@@ -156,25 +156,19 @@ class Pipeline:
             k, models, self.round_dir(r) / "explore" / k.name, steps=self.scale.explore_steps,
             temperature_k=temperature, seed=md_seed, dump_every=dump_every)
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
-        if len(chosen) == 0 and self.scale.name == "smoke":
-            chosen = np.argsort(deviation)[:1]  # smoke models agree nowhere: take the least collapsed frame
-        if len(chosen) == 0:
-            self.log(f"sample round {r} {k.name}: no frame in the trust window (max deviation "
-                     f"{deviation.max():.3f} eV/A); no new frame")
-            return None
-        out, elements = [], None
-        kept = []
+        out, kept, elements = [], [], None
         for i in chosen:
-            elements, x = sampling.carve_frame(k, packed, positions[i], rng)
+            elements, x, _ = sampling.carve_frame(k, packed, positions[i], rng)
             if sampling._min_pair(x) >= sampling.MIN_PAIR_ANGSTROM:  # collapsed atoms: no SCF, nothing to learn
                 out.append(x)
                 kept.append(i)
         if not out and self.scale.name == "smoke":  # smoke models collapse anything: keep the starting frame
-            elements, x = sampling.carve_frame(k, packed, positions[0], rng)
+            elements, x, _ = sampling.carve_frame(k, packed, positions[0], rng)
             out, kept = [x], [0]
         if not out:
-            self.log(f"sample round {r} {k.name}: every selected frame has atoms closer than "
-                     f"{sampling.MIN_PAIR_ANGSTROM} A; no new frame")
+            self.log(f"sample round {r} {k.name}: no usable frame ({len(chosen)} selected, max deviation "
+                     f"{deviation.max():.3f} eV/A, selected frames collapsed below "
+                     f"{sampling.MIN_PAIR_ANGSTROM} A); no new frame")
             return None
         origins = [f"round {r}: committee MD {temperature:g} K frame {i}, max force deviation {deviation[i]:.3f} eV/A"
                    for i in kept]

@@ -68,9 +68,7 @@ def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str,
     from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
-    from nucleate.runtime import quiet_environment  # noqa: PLC0415
 
-    quiet_environment()
     spec = RunSpec.from_dict({
         "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
         "potential": {"deepmd": [model]},

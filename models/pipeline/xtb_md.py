@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nucleate.models.pipeline.xtb import ELECTRONIC_TEMPERATURE_K  # the labels' setting, so MD and labels agree
+
 FRICTION_PER_FS = 0.01   # Langevin friction: 100 fs relaxation, gentle enough to keep the dynamics
 TIMESTEP_FS = 0.5        # the study's timestep
 
@@ -25,7 +27,7 @@ def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps:
 
     rng = np.random.default_rng(seed)
     atoms = Atoms(symbols=list(elements), positions=np.asarray(positions_angstrom, float))
-    atoms.calc = TBLite(method="GFN2-xTB", electronic_temperature=300.0, verbosity=0)
+    atoms.calc = TBLite(method="GFN2-xTB", electronic_temperature=ELECTRONIC_TEMPERATURE_K, verbosity=0)
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=rng)
     Stationary(atoms)
     dynamics = Langevin(atoms, timestep=TIMESTEP_FS * units.fs, temperature_K=temperature_k,

@@ -40,19 +40,23 @@ def _note_figure(path: Path, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- biased runs
-def _reweighter(rundir: Path, cvs: list[str]):
+def _colvar(rundir: Path):
+    """The run's COLVAR (units from its manifest) and k_B T in its energy unit."""
     from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
-    from nucleate.analysis.reweight import Reweighter, kt_from  # noqa: PLC0415
+    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
 
     table = read_plumed([rundir / "COLVAR"])
+    return table, kt_from(TEMPERATURE_K, None, table.units.energy)
+
+
+def _reweighter(table, cvs: list[str], kt: float):
+    from nucleate.analysis.reweight import Reweighter  # noqa: PLC0415
+
     # every bias acting on the run: WT-MetaD (minus c(t), from its rct column), walls, restraint
     biases = [f for f in table.fields if f.endswith(".bias")]
-    kt = kt_from(TEMPERATURE_K, None, table.units.energy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # walls and restraints are static: no c(t), as intended
-        reweighter = Reweighter(table, cvs, biases, kt)
-        logw = reweighter.log_weights()
-    return table, reweighter, logw, kt
+        return Reweighter(table, cvs, biases, kt)
 
 
 def _fes_2d(reweighter, bins: int = 60):
@@ -61,10 +65,10 @@ def _fes_2d(reweighter, bins: int = 60):
         return reweighter.run(bins=[bins, bins]).fes
 
 
-def _fes_1d_blocks(rundir: Path, cv: str, blocks: int = 5):
+def _fes_1d_blocks(table, cv: str, kt: float, blocks: int = 5):
     """F(cv) with block-averaged errors; fewer blocks when one block holds nearly all the weight
     (a short WT-MetaD run), none as a last resort. Returns (FES, blocks used)."""
-    _, reweighter, _, _ = _reweighter(rundir, [cv])
+    reweighter = _reweighter(table, [cv], kt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(min(blocks, len(reweighter.samples()) // 2), 1, -1):
@@ -104,13 +108,17 @@ def monomer_dimer(rundir: Path, figures: Path) -> dict:
     from nucleate.analysis.basins import BasinRegion, delta_g_vs_time  # noqa: PLC0415
     from nucleate.analysis.plot_fes import plot_delta_g, plot_fes_1d, plot_fes_2d  # noqa: PLC0415
 
-    table, reweighter, logw, kt = _reweighter(rundir, ["s1", "s2"])
+    table, kt = _colvar(rundir)
+    reweighter = _reweighter(table, ["s1", "s2"], kt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logw = reweighter.log_weights()
     samples, times_fs = reweighter.samples(), reweighter.times()
     fes = _fes_2d(reweighter)
     basins, start, end, path = _basins_and_path(fes, kt, samples[0], lambda bs: max(bs, key=lambda b: b.location[0]))
     out_figs = [plot_fes_2d(fes, figures / "fes_s1_s2.png", basins=basins,
                             path_points=path.points if path else None, title="monomer -> dimer: F(s1, s2)")]
-    fes1, blocks = _fes_1d_blocks(rundir, "s1")
+    fes1, blocks = _fes_1d_blocks(table, "s1", kt)
     out_figs.append(plot_fes_1d(fes1, figures / "fes_s1_blocks.png",
                                 title=f"F(s1), errors from {blocks} blocks" if blocks else "F(s1), too few samples for block errors"))
     numbers = {"samples": int(len(samples)), "s1_max_visited": float(samples[:, 0].max()),
@@ -158,7 +166,7 @@ def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
         d -= box * np.round(d / box)
         distances.append(float(np.linalg.norm(d)))
         states.append(s1[k])
-        weights.append(logw[k] if k < len(logw) else logw[-1])
+        weights.append(logw[k])
     out = {"ag1_ag2_A_in_D": None, "ag1_ag2_A_in_A": None}
     if not distances:
         return out
@@ -174,7 +182,8 @@ def dimer_octahedral(rundir: Path, figures: Path) -> dict:
     basin, and whether the path is L-shaped (the solvent leaves before the dimers reorganise)."""
     from nucleate.analysis.plot_fes import plot_fes_2d  # noqa: PLC0415
 
-    table, reweighter, logw, kt = _reweighter(rundir, ["s3", "s4"])
+    table, kt = _colvar(rundir)
+    reweighter = _reweighter(table, ["s3", "s4"], kt)
     samples = reweighter.samples()
     fes = _fes_2d(reweighter)
     basins, start, end, path = _basins_and_path(fes, kt, samples[0], lambda bs: max(bs, key=lambda b: b.location[0]))

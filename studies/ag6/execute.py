@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nucleate.engine.rundir import sha256
 from nucleate.errors import NucleateError
-from nucleate.studies.ag6.plan import SIMULATIONS, Simulation, run_spec
+from nucleate.studies.ag6.plan import SIMULATIONS, Simulation, run_spec, simulation
 
 STATE = "reproduction.json"
 STATUS = "status.json"  # per run directory: what the last attempt did
@@ -27,11 +27,12 @@ def open_folder(outdir: Path, scale: str, model: Path) -> dict:
     path = outdir / STATE
     if path.is_file():
         old = json.loads(path.read_text())
-        for key, what in (("scale", "scale"), ("model_sha256", "model")):
+        # (the key that must match, the key shown to the user)
+        for key, shown in (("scale", "scale"), ("model_sha256", "model")):
             if old.get(key) != state[key]:
-                raise NucleateError(f"{outdir} holds a reproduction with {what} {old.get(key if key == 'scale' else 'model')}; "
-                                    f"this call asks for {state[key if key == 'scale' else 'model']}. Re-run with the "
-                                    "same settings to continue it, or choose another -o folder")
+                raise NucleateError(f"{outdir} holds a reproduction with {shown} {old.get(shown)}; this call asks for "
+                                    f"{state[shown]}. Re-run with the same settings to continue it, or choose another "
+                                    "-o folder")
         return old
     outdir.mkdir(parents=True, exist_ok=True)
     state["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -57,8 +58,6 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
     from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
-    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
-
     sim, outdir = simulation(name), Path(outdir)
     rundir = outdir / "runs" / name
     target = sim.steps[scale]
@@ -123,18 +122,12 @@ def run_all(outdir: Path, scale: str, model: Path, names: list[str], jobs: int =
     return {name: statuses[name] for name in names}
 
 
-_ATOMS = {"ag6l6": 936, "monomer_dimer": 732, "dimer_octahedral": 726, "dimers30": 11106}
-
-
 def _cost(name: str, scale: str) -> float:
-    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
-
-    return simulation(name).steps[scale] * _ATOMS.get(name, 1000)
+    sim = simulation(name)
+    return sim.steps[scale] * sim.atoms
 
 
 def _length(name: str, scale: str) -> str:
-    from nucleate.studies.ag6.plan import simulation  # noqa: PLC0415
-
     sim = simulation(name)
     return f"{sim.steps[scale]} steps = {sim.ps(scale):g} ps"
 

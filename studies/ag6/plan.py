@@ -25,6 +25,7 @@ class Simulation:
     dump: dict[str, int]           # per scale: steps between trajectory frames (and COLVAR rows)
     seed: int
     paper_length: str
+    atoms: int                     # of the built box (for ordering work: steps x atoms)
 
     def ps(self, scale: str) -> float:
         return self.steps[scale] * TIMESTEP_FS * 1e-3
@@ -37,17 +38,18 @@ class Simulation:
 SIMULATIONS = (
     Simulation("ag6l6", "Ag6L6 in 150 methanol, unbiased", "ag6/ag6l6_methanol", None,
                steps={"smoke": 200, "quick": 12_000, "full": 50_000_000},
-               dump={"smoke": 10, "quick": 100, "full": 100}, seed=61, paper_length="25 ns"),
+               dump={"smoke": 10, "quick": 100, "full": 100}, seed=61, paper_length="25 ns", atoms=936),
     Simulation("monomer_dimer", "two AgL monomers -> Ag2L2 dimer, WT-MetaD on (s1, s2)", "ag6/monomer_dimer",
                "ag6/monomer_dimer", steps={"smoke": 200, "quick": 12_000, "full": 9_000_000},
-               dump={"smoke": 10, "quick": 100, "full": 100}, seed=62, paper_length="4.5 ns"),
+               dump={"smoke": 10, "quick": 100, "full": 100}, seed=62, paper_length="4.5 ns", atoms=732),
     Simulation("dimer_octahedral", "three Ag2L2 dimers -> Ag6L6 octahedron, WT-MetaD on (s3, s4)",
                "ag6/dimer_octahedral", "ag6/dimer_octahedral",
                steps={"smoke": 200, "quick": 12_000, "full": 20_000_000},
-               dump={"smoke": 10, "quick": 100, "full": 100}, seed=63, paper_length="up to 10 ns (20 M steps)"),
+               dump={"smoke": 10, "quick": 100, "full": 100}, seed=63, paper_length="up to 10 ns (20 M steps)",
+               atoms=726),
     Simulation("dimers30", "30 Ag2L2 dimers in methanol (50 A box), unbiased", "ag6/dimers30", None,
                steps={"smoke": 20, "quick": 600, "full": 700_000},
-               dump={"smoke": 5, "quick": 50, "full": 100}, seed=64, paper_length="350 ps"),
+               dump={"smoke": 5, "quick": 50, "full": 100}, seed=64, paper_length="350 ps", atoms=11106),
 )
 
 
