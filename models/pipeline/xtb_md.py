@@ -22,13 +22,13 @@ def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps:
     Stops early, keeping what it has, if the SCF fails (a configuration xTB cannot describe)."""
     from ase import Atoms, units  # noqa: PLC0415
     from ase.md.langevin import Langevin  # noqa: PLC0415
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary  # noqa: PLC0415
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta  # noqa: PLC0415
     from tblite.ase import TBLite  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     atoms = Atoms(symbols=list(elements), positions=np.asarray(positions_angstrom, float))
     atoms.calc = TBLite(method="GFN2-xTB", electronic_temperature=ELECTRONIC_TEMPERATURE_K, verbosity=0)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=rng)
+    thermalize_momenta(atoms, temperature_k, rng=rng)
     Stationary(atoms)
     dynamics = Langevin(atoms, timestep=TIMESTEP_FS * units.fs, temperature_K=temperature_k,
                         friction=FRICTION_PER_FS / units.fs, fixcm=False, rng=rng)
