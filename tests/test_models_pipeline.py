@@ -133,6 +133,18 @@ def test_methanol_damage_counts_broken_bonds_and_scrambled_protons():
     assert damaged["broken_methanol_bonds"] == 1 and damaged["hydroxyl_H_nearest_foreign_O"] == 1
 
 
+def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
+    from nucleate.models.pipeline.card import stability_verdict
+
+    ok = {"steps": 40000, "timestep_fs": 0.5, "completed": True, "broken_methanol_bonds": 0,
+          "hydroxyl_H_nearest_foreign_O": 0}
+    assert stability_verdict({"a": ok, "b": ok}) is None
+    damaged = {**ok, "hydroxyl_H_nearest_foreign_O": 3}
+    stopped = {**ok, "completed": False}
+    verdict = stability_verdict({"a": ok, "b": damaged, "c": stopped})
+    assert verdict == "b damaged methanol within 20 ps; c stopped before 20 ps"
+
+
 def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
     """GFN2-xTB Langevin MD of bare AgL at 450 K: frames move, bonds neither break nor collapse."""
     from nucleate.models.pipeline.xtb_md import xtb_md_frames

@@ -19,6 +19,18 @@ def _rounds(m: dict) -> str:
     return text or "n/a"
 
 
+def stability_verdict(stability: dict) -> str | None:
+    """None when every box ran its full length with intact methanol; otherwise what went wrong, per box."""
+    problems = []
+    for box, s in stability.items():
+        ps = s["steps"] * s["timestep_fs"] / 1000
+        if not s.get("completed"):
+            problems.append(f"{box} stopped before {ps:g} ps")
+        elif s.get("broken_methanol_bonds") or s.get("hydroxyl_H_nearest_foreign_O"):
+            problems.append(f"{box} damaged methanol within {ps:g} ps")
+    return "; ".join(problems) or None
+
+
 def render_model_card(m: dict) -> str:
     r = m["recipe"]
     fit = m["training"]
@@ -58,7 +70,11 @@ def render_model_card(m: dict) -> str:
             line += "; KDE maxima " + ", ".join(f"{k} {', '.join(f'{v:.2f}' for v in kde.get(k, []))} A (study {v0})"
                                                 for k, v0 in STUDY_KDE.items())
         stab.append(line + ".")
-    return f"""# Ag/S/N/C/H/O demonstration DeePMD model (GFN2-xTB level of theory)
+    verdict = stability_verdict(m["stability"])
+    title = "# Ag/S/N/C/H/O demonstration DeePMD model (GFN2-xTB level of theory)"
+    if verdict:
+        title += f" -- NOT STABLE ({verdict}): workflow demonstration only"
+    return f"""{title}
 
 **What it is.** A small DeePMD-kit model (TensorFlow backend) for the chemistry of the Ag6(SCHNH)6-in-methanol
 study, trained on **GFN2-xTB** energies and forces, not on the study's PBE-D3 DFT. It lets every part of
