@@ -87,6 +87,8 @@ def pair_lines(spec: RunSpec, start_step: int = 0) -> tuple[str, list[str]]:
         if pot.model_deviation:
             out_freq = int(pot.model_deviation.get("out_freq", spec.output.thermo))
             line += f" out_freq {out_freq} out_file {model_deviation_file(spec, start_step)}"
+            if pot.model_deviation.get("atomic"):
+                line += " atomic"  # per-atom force deviations after the 7 standard columns
         return line, ["pair_coeff      * * " + " ".join(spec.system.type_map)]
     return "pair_style      " + pot.pair_style, ["pair_coeff      " + c for c in pot.pair_coeff]
 

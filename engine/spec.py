@@ -9,7 +9,7 @@ itself always runs in `units metal` (eV, Angstrom, ps).  A minimal YAML spec:
       groups: groups.json          # optional; element groups are derived when absent
     potential:
       deepmd: model.pb             # or a list of models -> model deviation
-      # model_deviation: {out_freq: 100, out_file: model_devi.out}
+      # model_deviation: {out_freq: 100, out_file: model_devi.out, atomic: false}  # atomic: per-atom deviations too
       # or, for toy systems and tests:  pair_style: "lj/cut 8.0"  pair_coeff: ["* * 0.01 3.4"]
     md:
       temperature_K: 300
@@ -139,6 +139,8 @@ class RunSpec:
 
             pot_d = {"deepmd": str(ag6_model_path())}
         _reject_unknown(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
+        _reject_unknown(pot_d.get("model_deviation") or {}, {"out_freq", "out_file", "atomic"},
+                        f"{where}: potential.model_deviation")
         models = pot_d.get("deepmd") or []
         if isinstance(models, (str, Path)):
             models = [models]

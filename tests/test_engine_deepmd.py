@@ -110,3 +110,30 @@ def test_model_deviation_is_written_and_kept_across_continuation(tmp_path, tiny_
     np.testing.assert_array_equal(first[:, 0], [0, 10, 20, 30, 40])
     assert set(second[:, 0]) >= {50, 60}
     np.testing.assert_allclose(first[:, 1:], 0.0, atol=1e-10)  # identical models never disagree
+
+
+def test_atomic_model_deviation_is_per_atom_in_id_order(tmp_path, tiny_model):
+    """`atomic: true` adds one column per atom: the norm of the force spread across the committee,
+    the same numbers DeePMD's Python API gives for the dumped positions, atom ids in order."""
+    from deepmd.infer import DeepPot
+
+    from nucleate.analysis.traj_io import read_dump_frames, scan_dump
+    from nucleate.models import demo_model_path
+
+    spec = _spec(tmp_path, tiny_model, steps=10, timestep_fs=2.0, plumed=False, thermostat="csvr")
+    spec.potential.deepmd = [tiny_model, demo_model_path()]
+    spec.potential.model_deviation = {"out_freq": 10, "out_file": "model_devi.out", "atomic": True}
+    spec.output.dump = 10
+    run = render_run(spec, tmp_path / "atomic")
+    execute(run.path)
+    table = read_table(run.path / "model_devi.out")
+    frames, dims = read_dump_frames(scan_dump(run.path / "traj.lammpstrj"))
+    natoms = frames.shape[1]
+    assert table.shape == (2, 7 + natoms)
+    box = np.diag(dims[0, :3]).reshape(1, 9)
+    types = [int(t) - 1 for t in np.loadtxt(run.path / "traj.lammpstrj", skiprows=9, max_rows=natoms, usecols=1)]
+    forces = [DeepPot(str(m)).eval(frames[0].astype(float).reshape(1, -1), box, types)[1][0] for m in spec.potential.deepmd]
+    spread = np.sqrt(((np.asarray(forces) - np.mean(forces, axis=0)) ** 2).sum(axis=-1).mean(axis=0))
+    np.testing.assert_allclose(table[0, 7:], spread, rtol=2e-3, atol=2e-4)
+    np.testing.assert_allclose(table[0, 4], spread.max(), rtol=2e-3)  # column 5: max force deviation
+    assert spread.max() > 1e-3  # two different models: the comparison is not between zeros
