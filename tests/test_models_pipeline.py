@@ -145,6 +145,16 @@ def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
     assert verdict == "b damaged methanol within 20 ps; c stopped before 20 ps"
 
 
+def test_card_describes_files_derived_from_a_kind():
+    from nucleate.models.pipeline.card import describe
+
+    kinds = {"AgL": "one AgL monomer", "Ag2L2_vacuum": "bare Ag2L2"}
+    assert describe("AgL", kinds) == "one AgL monomer"
+    assert describe("Ag2L2_vacuum", kinds) == "bare Ag2L2"
+    assert describe("Ag2L2_vacuum_thermal", kinds) == "Ag2L2_vacuum, frames of GFN2-xTB Langevin MD"
+    assert "largest disagreement in the Ag6L6 box" in describe("Ag6L6_solvent", kinds)
+
+
 def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
     """GFN2-xTB Langevin MD of bare AgL at 450 K: frames move, bonds neither break nor collapse."""
     from nucleate.models.pipeline.xtb_md import xtb_md_frames
@@ -159,3 +169,34 @@ def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
         d = np.linalg.norm(frame[:, None] - frame[None], axis=-1)
         bonded = (start > 0) & (start < 2.6)
         assert np.all(np.abs(d[bonded] / start[bonded] - 1.0) < 0.25)
+
+
+def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, monkeypatch):
+    """Committee disagreement on an Ag atom: a solute-centred AgL frame (78 atoms); on a methanol far
+    from the solute: a 17-methanol sphere around that molecule, in its own file AgL_solvent."""
+    from nucleate.models.pipeline.recipe import SMOKE
+    from nucleate.models.pipeline.stages import Pipeline
+
+    k = kind("AgL")
+    packed = sampling.build_box(k, tmp_path / "box", 3)
+    ag = packed.elements.index("Ag")
+    distance = [np.linalg.norm((packed.positions[m] - packed.positions[ag] + packed.box / 2) % packed.box
+                               - packed.box / 2, axis=1).min() for m in packed.molecules]
+    far = int(np.argmax(distance))  # the methanol farthest from the Ag: outside the 12-molecule shell
+    per_atom = np.full((2, len(packed.elements)), 0.05)
+    per_atom[0, ag] = 0.5
+    per_atom[1, packed.molecules[far][4]] = 0.5
+    monkeypatch.setattr(sampling, "explore", lambda *a, **kw: (packed, np.stack([packed.positions] * 2),
+                                                                np.array([0.5, 0.5]), per_atom))
+    p = Pipeline(tmp_path / "work", SMOKE, seed=1, log=lambda *_: None)
+    for model in p.committee(0):
+        model.parent.mkdir(parents=True)
+        model.write_bytes(b"")
+    p.scale = type(SMOKE)(**{**vars(SMOKE), "explore_frames": 2})
+    out = p._explored(k, 1)
+    assert sorted(out) == ["AgL", "AgL_solvent"]
+    assert out["AgL"].natoms == 78 and "solute-centred" in out["AgL"].origins[0]
+    solvent = out["AgL_solvent"]
+    assert solvent.natoms == 17 * 6 and set(solvent.elements) == {"C", "H", "O"}
+    far_o = packed.positions[packed.molecules[far][4]]
+    assert np.allclose(solvent.positions[0][4], far_o) or np.allclose(solvent.positions[0][4] % packed.box, far_o)

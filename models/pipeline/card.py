@@ -19,6 +19,21 @@ def _rounds(m: dict) -> str:
     return text or "n/a"
 
 
+DERIVED = {"squeezed": "{base}, molecules pulled together (close contacts)",
+           "thermal": "{base}, frames of GFN2-xTB Langevin MD",
+           "solvent": "17-methanol spheres around the committee's largest disagreement in the {base} box"}
+
+
+def describe(name: str, kinds: dict[str, str]) -> str:
+    """A training file's kind description; files derived from a kind (name_squeezed ...) say how."""
+    if name in kinds:
+        return kinds[name]
+    base, _, suffix = name.rpartition("_")
+    if suffix in DERIVED and base:
+        return DERIVED[suffix].format(base=base)
+    return ""
+
+
 def stability_verdict(stability: dict) -> str | None:
     """None when every box ran its full length with intact methanol; otherwise what went wrong, per box."""
     problems = []
@@ -36,7 +51,7 @@ def render_model_card(m: dict) -> str:
     fit = m["training"]
     desc, net = fit["model"]["descriptor"], fit["model"]["fitting_net"]
     rows = "\n".join(
-        f"| {name} | {m['kinds'].get(name, '')} | {c.get('atoms', '')} | {c.get('train_frames', 0)} | {c.get('test_frames', 0)} "
+        f"| {name} | {describe(name, m['kinds'])} | {c.get('atoms', '')} | {c.get('train_frames', 0)} | {c.get('test_frames', 0)} "
         f"| {_fmt(m['held_out'].get(name, {}).get('force_rmse_mev_per_angstrom'))} "
         f"| {_fmt(m['held_out'].get(name, {}).get('reference_force_rms_mev_per_angstrom'))} "
         f"| {_fmt(m['held_out'].get(name, {}).get('energy_rmse_offset_removed_mev_per_atom'), '.1f')} |"

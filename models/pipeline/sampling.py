@@ -63,12 +63,16 @@ def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
                      solvent, directory / "system.data", directory / "groups.json")
 
 
-def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray,
-                rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(elements, unwrapped positions in A, molecule index of each atom) of one carved cluster."""
-    # liquid methanol: centre on a random molecule; otherwise on all solutes of the box
-    core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
-    atoms, xyz = carve(positions, packed.box, packed.molecules, core, packed.solvent, kind.shell)
+def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray, rng: np.random.Generator,
+                core: list[int] | None = None, shell: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(elements, unwrapped positions in A, molecule index of each atom) of one carved cluster.
+
+    By default the core is all solutes of the box (liquid methanol: a random molecule) with the
+    kind's shell of nearest methanol; `core`/`shell` override both."""
+    if core is None:
+        core = [int(rng.choice(packed.solvent))] if not packed.solutes else packed.solutes
+    shell = kind.shell if shell is None else shell
+    atoms, xyz = carve(positions, packed.box, packed.molecules, core, packed.solvent, shell)
     molecule_of = np.empty(len(packed.elements), dtype=int)
     for m, members in enumerate(packed.molecules):
         molecule_of[members] = m
@@ -128,15 +132,25 @@ def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream:
     return FrameSet(kind.name, elements, np.asarray(frames), origins)
 
 
-def read_model_deviation(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, max force deviation eV/A) from LAMMPS pair deepmd's out_file."""
+def read_model_deviation(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(steps, max force deviation eV/A, per-atom force deviation (n, natoms) in atom-id order or None)
+    from LAMMPS pair deepmd's out_file (per-atom columns follow the 7 standard ones with `atomic`)."""
     table = np.loadtxt(path, comments="#", ndmin=2)
-    return table[:, 0].astype(int), table[:, 4]
+    per_atom = table[:, 7:] if table.shape[1] > 7 else None
+    return table[:, 0].astype(int), table[:, 4], per_atom
+
+
+def disagreement_core(packed: PackedBox, atom_deviation: np.ndarray) -> tuple[int, bool]:
+    """(molecule of the atom the committee disagrees on most, whether that molecule is solvent)."""
+    worst = int(np.argmax(atom_deviation))
+    molecule = next(m for m, members in enumerate(packed.molecules) if worst in set(members.tolist()))
+    return molecule, molecule in set(packed.solvent)
 
 
 def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, temperature_k: float, seed: int,
-            dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray]:
-    """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A)."""
+            dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A,
+    per-atom force deviation (n, natoms) eV/A)."""
     from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.engine.render import render_run  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
@@ -148,7 +162,7 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
         spec = RunSpec.from_dict({
             "system": {"data": str(packed.data_path), "groups": str(packed.groups_path), "type_map": TYPE_MAP},
             "potential": {"deepmd": [str(m) for m in models],
-                          "model_deviation": {"out_freq": dump_every, "out_file": "model_devi.out"}},
+                          "model_deviation": {"out_freq": dump_every, "out_file": "model_devi.out", "atomic": True}},
             "md": {"temperature_K": temperature_k, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
                    "tdamp_fs": 50.0, "seed": seed},
             "output": {"thermo": dump_every, "dump": dump_every, "checkpoint": steps},
@@ -158,10 +172,10 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
             execute(rundir)
         except NucleateError:
             pass  # a model that loses atoms still tells us where it fails: keep the frames written so far
-    steps_devi, deviation = read_model_deviation(rundir / "model_devi.out")
+    steps_devi, deviation, per_atom = read_model_deviation(rundir / "model_devi.out")
     frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
     n = min(len(frames), len(deviation))
-    return packed, frames[:n] - 0.0, deviation[:n]
+    return packed, frames[:n], deviation[:n], None if per_atom is None else per_atom[:n]
 
 
 def select_frames(deviation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -81,9 +81,13 @@ class Pipeline:
             elif k.vacuum:
                 continue  # bare clusters are only sampled in round 0
             else:
-                frames = self._explored(k, r)
-                if frames is None:
-                    continue
+                # solvent-centred frames first: the kind's own file marks the kind as sampled
+                explored = self._explored(k, r)
+                for stem in sorted(explored, key=lambda name: name == k.name):
+                    explored[stem].save(frames_dir / f"{stem}.npz")
+                    self.log(f"sample round {r} {stem}: {len(explored[stem])} frames of {explored[stem].natoms} atoms "
+                             f"({time.perf_counter() - began:.1f} s)")
+                continue
             frames.save(path)
             self.log(f"sample round {r} {k.name}: {len(frames)} frames of {frames.natoms} atoms "
                      f"({time.perf_counter() - began:.1f} s)")
@@ -141,7 +145,11 @@ class Pipeline:
             small = Kind("AgL_cp2k", kind("AgL").box, CP2K_SHELL)
             sampling.initial_frames(small, self.scale.cp2k_frames, self.seed, self.work / "boxes", "cp2k").save(path)
 
-    def _explored(self, k: Kind, r: int) -> FrameSet | None:
+    def _explored(self, k: Kind, r: int) -> dict[str, FrameSet]:
+        """Frames of committee MD where the models disagree, carved around the atom they disagree on most:
+        with the kind's solutes if that atom is in them or in their methanol shell (file <kind>), otherwise
+        as a liquid-methanol sphere around its molecule (file <kind>_solvent): a failure in the bulk
+        solvent far from the solutes is invisible in a solute-centred cluster."""
         models = self.committee(r - 1)
         missing = [str(m) for m in models if not m.is_file()]
         if missing:
@@ -152,27 +160,37 @@ class Pipeline:
         rng = sampling.rng_for(self.seed, "explore", r, k.name)
         md_seed = int(rng.integers(1, 800_000_000))
         dump_every = max(1, self.scale.explore_steps // 100)
-        packed, positions, deviation = sampling.explore(
+        packed, positions, deviation, per_atom = sampling.explore(
             k, models, self.round_dir(r) / "explore" / k.name, steps=self.scale.explore_steps,
             temperature_k=temperature, seed=md_seed, dump_every=dump_every)
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
-        out, kept, elements = [], [], None
+        carved: dict[str, tuple[list[str], list[np.ndarray], list[str]]] = {}
         for i in chosen:
-            elements, x, _ = sampling.carve_frame(k, packed, positions[i], rng)
-            if sampling._min_pair(x) >= sampling.MIN_PAIR_ANGSTROM:  # collapsed atoms: no SCF, nothing to learn
-                out.append(x)
-                kept.append(i)
-        if not out and self.scale.name == "smoke":  # smoke models collapse anything: keep the starting frame
+            stem, core, shell, where = k.name, None, None, "solute-centred"
+            if per_atom is not None:
+                molecule, in_solvent = sampling.disagreement_core(packed, per_atom[i])
+                if not packed.solutes:
+                    core, where = [molecule], "centred on the largest disagreement"
+                elif in_solvent:
+                    solute_centred = sampling.carve_frame(k, packed, positions[i], rng)[2]
+                    if molecule not in set(solute_centred.tolist()):
+                        stem, core, shell = f"{k.name}_solvent", [molecule], kind("methanol").shell
+                        where = "solvent sphere around the largest disagreement"
+            elements, x, _ = sampling.carve_frame(k, packed, positions[i], rng, core=core, shell=shell)
+            if sampling._min_pair(x) < sampling.MIN_PAIR_ANGSTROM:
+                continue  # collapsed atoms: no SCF, nothing to learn
+            entry = carved.setdefault(stem, (elements, [], []))
+            entry[1].append(x)
+            entry[2].append(f"round {r}: committee MD {temperature:g} K frame {i}, max force deviation "
+                            f"{deviation[i]:.3f} eV/A, {where}")
+        if not carved and self.scale.name == "smoke":  # smoke models collapse anything: keep the starting frame
             elements, x, _ = sampling.carve_frame(k, packed, positions[0], rng)
-            out, kept = [x], [0]
-        if not out:
+            carved[k.name] = (elements, [x], [f"round {r}: committee MD {temperature:g} K frame 0 (smoke fallback)"])
+        if not carved:
             self.log(f"sample round {r} {k.name}: no usable frame ({len(chosen)} selected, max deviation "
                      f"{deviation.max():.3f} eV/A, selected frames collapsed below "
                      f"{sampling.MIN_PAIR_ANGSTROM} A); no new frame")
-            return None
-        origins = [f"round {r}: committee MD {temperature:g} K frame {i}, max force deviation {deviation[i]:.3f} eV/A"
-                   for i in kept]
-        return FrameSet(k.name, elements, np.asarray(out), origins)
+        return {stem: FrameSet(stem, elements, np.asarray(xs), origins) for stem, (elements, xs, origins) in carved.items()}
 
     # ------------------------------------------------------------------ label
     def frame_files(self, r: int) -> list[Path]:
