@@ -86,10 +86,12 @@ def test_report_has_every_figure_and_row(reproduction):
                 "dimer_octahedral": ["fes_s3_s4.png"], "dimers30": ["nuclei_dimers30.png", "coordination_dimers30.png"]}
     for name, files in expected.items():
         assert [f.split("/")[-1] for f in results["results"][name]["figures"]] == files
+        assert results["results"][name]["numbers"]["methanol"]["frames"] > 1  # every run checked for damage
     quantities = [row["quantity"] for row in results["table"]]
     assert len([q for q in quantities if q.startswith("KDE maximum")]) == sum(len(v) for v in STUDY_KDE_MAXIMA.values())
     for needle in ("Delta G(A dimer - D monomers)", "barrier D -> A", "Ag1-Ag2 distance in the dimer",
-                   "L-shaped path", "first complete Ag6 octahedron", "complete octahedra at the end"):
+                   "L-shaped path", "first complete Ag6 octahedron", "complete octahedra at the end",
+                   "methanol intact in every run"):
         assert any(needle in q for q in quantities), needle
     for row in results["table"]:
         assert row["verdict"] in ("agrees", "close", "differs", "not reached")

@@ -57,3 +57,40 @@ def test_specs_follow_the_authors_md_settings():
             assert every % spec["output"]["dump"] == 0 and every <= max(sim.steps[scale], spec["output"]["dump"])
     assert run_spec(SIMULATIONS[1], "full", "d", "g", "m")["plumed"]["preset"] == "ag6/monomer_dimer"
     assert _checkpoint(9_000_000, 100) == 50_000
+
+
+def test_methanol_row_flags_any_damaged_run():
+    from nucleate.studies.ag6.published import methanol_row
+
+    intact = {"frames": 10, "broken_bonds": 0, "foreign_o_protons": 0, "first_damage_ps": None}
+    damaged = {"frames": 10, "broken_bonds": 4, "foreign_o_protons": 1, "first_damage_ps": 0.1}
+    assert methanol_row({"ag6l6": intact, "monomer_dimer": intact}).verdict == "agrees"
+    row = methanol_row({"ag6l6": damaged, "monomer_dimer": intact})
+    assert row.verdict == "differs" and row.ours == "ag6l6: damaged from 0.1 ps; monomer_dimer: intact"
+    assert methanol_row({"ag6l6": None}).verdict == "not reached"
+
+
+def test_methanol_integrity_finds_the_first_broken_frame(tmp_path):
+    """A packed methanol box written as a 3-frame dump; frame 2 (step 400) has one hydroxyl H 2 A off."""
+    from nucleate.studies.ag6.analyse import methanol_integrity
+    from nucleate.systems import build, read_data
+    from nucleate.systems.groups import Groups
+
+    build({"box": 14.0, "seed": 3, "tolerance": 2.0, "solutes": [],
+           "solvent": {"molecule": "methanol", "density": "liquid"}}, tmp_path, seed=3, overwrite=True)
+    data = read_data(tmp_path / "system.data")
+    groups = Groups.read(tmp_path / "groups.json")
+    x = np.asarray(data.positions, float)
+    hydroxyl_h = np.asarray(groups.molecules[2]["atoms"])[5] - 1
+    broken = x.copy()
+    broken[hydroxyl_h] += [2.0, 0.0, 0.0]
+    lo, hi = data.box_lo, np.asarray(data.box_lo) + np.asarray(data.lengths)
+    with open(tmp_path / "traj.lammpstrj", "w") as out:
+        for step, frame in ((0, x), (200, x), (400, broken)):
+            out.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(frame)}\nITEM: BOX BOUNDS pp pp pp\n")
+            out.write("".join(f"{lo[k]} {hi[k]}\n" for k in range(3)) + "ITEM: ATOMS id type x y z\n")
+            out.write("".join(f"{i + 1} {t} {p[0]:.6f} {p[1]:.6f} {p[2]:.6f}\n"
+                              for i, (t, p) in enumerate(zip(data.types, frame))))
+    found = methanol_integrity(tmp_path)
+    assert found["frames"] == 3 and found["first_damage_ps"] == pytest.approx(0.2)
+    assert found["broken_bonds"] == 1

@@ -67,6 +67,17 @@ def _analyse(name: str, outdir: Path, log) -> dict:
         return {"numbers": {}, "figures": [analyse._note_figure(figures / "analysis_failed.png", f"{name}: {detail}")],
                 "notes": [f"analysis failed: {detail}"], "error": detail}
     result.setdefault("notes", [])
+    try:
+        integrity = analyse.methanol_integrity(rundir)
+    except Exception as exc:  # noqa: BLE001 - the check is extra information, never the report's end
+        log(f"reproduce ag6: methanol check of {name} failed: {exc}")
+        return result
+    result["numbers"]["methanol"] = integrity
+    if integrity["first_damage_ps"] is not None:
+        result["notes"].append(f"**The model damaged methanol in this run** from {integrity['first_damage_ps']:g} ps "
+                               f"({integrity['broken_bonds']} bond and {integrity['foreign_o_protons']} proton events "
+                               f"over {integrity['frames']} frames): its numbers describe the model's failure, "
+                               "not the study's chemistry.")
     return result
 
 
