@@ -111,6 +111,8 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
         initial_temperature_K=md_.temperature_K if md_.initial_temperature_K is None else md_.initial_temperature_K,
         velocity_seed=spec.velocity_seed, thermostat=md_.thermostat, thermostat_seed=md_.seed,
         temperature_K=md_.temperature_K, tdamp_ps=md_.tdamp_ps,
+        minimize=md_.minimize and not continuation, minimize_force=md_.minimize_force_eV_per_A,
+        minimize_iterations=md_.minimize_max_iterations,
         thermo=spec.output.thermo, thermo_file=rd.THERMO, dump=spec.output.dump, dump_file=rd.DUMP,
         checkpoint=spec.output.checkpoint, steps=md_.steps,
     )

@@ -18,6 +18,7 @@ itself always runs in `units metal` (eV, Angstrom, ps).  A minimal YAML spec:
       thermostat: nose-hoover      # nose-hoover | langevin | csvr | nve
       tdamp_fs: 50
       seed: 21734
+      minimize: false              # true: CG-minimise a fresh start first (packed boxes), see MDSpec
     output: {thermo: 20, dump: 100, checkpoint: 1000}
     plumed:
       file: plumed.dat             # used verbatim; or a CV/protocol/preset block (nucleate.plumed_cvs)
@@ -70,6 +71,11 @@ class MDSpec:
     seed: int = 12345
     velocity_seed: int | None = None  # defaults to `seed`
     initial_temperature_K: float | None = None  # defaults to temperature_K; 0 = no velocities
+    # energy minimisation (LAMMPS CG) of a fresh run's start, before velocities and PLUMED: packed boxes
+    # keep molecules apart but not at their contact distances, and MD from them heats by hundreds of K
+    minimize: bool = False
+    minimize_force_eV_per_A: float = 0.05   # stop when the largest force component is below this
+    minimize_max_iterations: int = 1000
 
     @property
     def timestep_ps(self) -> float:
@@ -199,6 +205,14 @@ class RunSpec:
         if md.timestep_fs > 5:
             raise NucleateError(f"{where}: md.timestep_fs = {md.timestep_fs} fs is far too large for atomistic MD "
                                 "(the study uses 0.5 fs); note the unit is femtoseconds")
+        if not isinstance(md.minimize, bool):
+            raise NucleateError(f"{where}: md.minimize must be true or false, got {md.minimize!r}")
+        if not isinstance(md.minimize_force_eV_per_A, (int, float)) or md.minimize_force_eV_per_A <= 0:
+            raise NucleateError(f"{where}: md.minimize_force_eV_per_A must be a positive number (eV/A), "
+                                f"got {md.minimize_force_eV_per_A!r}")
+        if not isinstance(md.minimize_max_iterations, int) or md.minimize_max_iterations < 1:
+            raise NucleateError(f"{where}: md.minimize_max_iterations must be a positive integer, "
+                                f"got {md.minimize_max_iterations!r}")
         for name, value in (("md.steps", md.steps), ("output.thermo", out.thermo), ("output.dump", out.dump),
                             ("output.checkpoint", out.checkpoint)):
             if not isinstance(value, int) or value < (0 if name == "md.steps" else 1):

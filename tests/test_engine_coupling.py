@@ -119,3 +119,26 @@ def test_triclinic_box_reaches_plumed(tmp_path):
     images = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ cell
     expected = np.min(np.linalg.norm(b - a + images, axis=1))
     assert read_table(run.path / "COLVAR")[0, 1] == pytest.approx(expected, abs=1e-6)
+
+
+def test_minimize_relaxes_the_start_before_plumed_and_velocities(tmp_path):
+    """Two Lennard-Jones atoms 3.04 A apart: with md.minimize, step 0 (the first COLVAR row) is already at
+    the analytic minimum 2^(1/6) sigma; PLUMED's time starts at 0 and a continuation does not minimise."""
+    from nucleate.engine.render import lammps_input
+
+    sigma = 3.4
+    data = write_data(tmp_path / "two.data", [R1, R2], [1, 1])
+    spec_dict = toy_spec(tmp_path, data, plumed="d: DISTANCE ATOMS=1,2\nPRINT ARG=d STRIDE=1 FILE=COLVAR FMT=%.8f\n",
+                         steps=5, pair_style="lj/cut 8.0", pair_coeff=(f"* * 0.01 {sigma}",))
+    spec_dict["md"].update(minimize=True, minimize_force_eV_per_A=1e-6, minimize_max_iterations=200)
+    spec = RunSpec.from_dict(spec_dict)
+    run = render_run(spec, tmp_path / "minimized")
+    execute(run.path)
+    colvar = read_table(run.path / "COLVAR")
+    np.testing.assert_allclose(colvar[:, 0], np.arange(6) * 1e-3, atol=1e-12)  # time (ps) from step 0
+    r_min_nm = 2 ** (1 / 6) * sigma * units.NM_PER_ANGSTROM
+    np.testing.assert_allclose(colvar[:, 1], r_min_nm, atol=2e-5)  # no velocities: it stays there
+    assert DISTANCE_A * units.NM_PER_ANGSTROM < r_min_nm - 0.05  # the start was far from it
+    text = lammps_input(spec, mode="hpc", has_plumed=True)
+    assert text.index("minimize ") < text.index("fix             plumed")
+    assert "minimize" not in lammps_input(spec, mode="hpc", has_plumed=True, continuation=True, start_step=5)
