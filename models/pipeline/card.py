@@ -73,7 +73,10 @@ def render_model_card(m: dict) -> str:
                      "Build with a larger cp2k_frames where CP2K is fast.")
     stab = []
     for box, s in m["stability"].items():
-        line = (f"- `{box}` ({s['natoms']} atoms), NVT 300 K, {s['steps'] * s['timestep_fs'] / 1000:g} ps: "
+        start = f"CG-relaxed packed box ({r['minimize_iterations']} iterations at most)" if r.get("minimize_iterations") \
+            else "packed box, not relaxed"
+        line = (f"- `{box}` ({s['natoms']} atoms), NVT 300 K from the {start}, "
+                f"{s['steps'] * s['timestep_fs'] / 1000:g} ps: "
                 f"{'completed' if s.get('completed') else 'FAILED: ' + s.get('error', '')}, "
                 f"{_fmt(s.get('steps_per_s'), '.1f')} steps/s (1 MPI rank, 1 thread), "
                 f"{s['broken_methanol_bonds']} methanol bonds past C-O 1.8 / O-H 1.3 / C-H 1.5 A, "

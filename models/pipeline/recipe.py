@@ -63,12 +63,13 @@ class Scale:
     final_steps: int             # the shipped model
     cp2k_frames: int             # validation frames labelled with CP2K PBE-D3 (0: skip)
     stability_ps: float          # NVT check of the final model on the study boxes
+    minimize_iterations: int     # CG iterations on each packed box before exploration and stability MD
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(k.name for k in KINDS))
 
 
 SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110,
               test_frames=1, rounds=1, explore_steps=20, explore_frames=1, committee=2, train_steps=20, final_steps=20,
-              cp2k_frames=0, stability_ps=0.01, kinds=("methanol", "AgL", "AgL_vacuum"))
+              cp2k_frames=0, stability_ps=0.01, minimize_iterations=5, kinds=("methanol", "AgL", "AgL_vacuum"))
 # About three and a half hours on 2 cores (measured with one round: labels ~30 min, xTB MD ~22 min,
 # training ~22 min, exploration ~5 min, the two 20 ps checks side by side ~60-80 min; a second round
 # adds ~15 min). Two rounds: the second explores with a committee that has seen the thermal frames and,
@@ -77,7 +78,8 @@ SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, th
 # CP2K is off: no PBE-D3 frame of even 18 atoms finished within 10 minutes on this machine.
 FULL = Scale("full", initial_frames=40, squeezed_frames=20, thermal_frames=40, thermal_every=20, thermal_max_atoms=110,
              test_frames=10, rounds=2, explore_steps=600,
-             explore_frames=20, committee=2, train_steps=6000, final_steps=40000, cp2k_frames=0, stability_ps=20.0)
+             explore_frames=20, committee=2, train_steps=6000, final_steps=40000, cp2k_frames=0, stability_ps=20.0,
+             minimize_iterations=300)
 SCALES = {s.name: s for s in (SMOKE, FULL)}
 TRUST_LO_EV_PER_ANGSTROM = 0.10  # below: the committee agrees, nothing to learn
 TRUST_HI_EV_PER_ANGSTROM = 0.80  # above: likely an unphysical configuration from a failing model

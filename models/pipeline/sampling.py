@@ -148,7 +148,7 @@ def disagreement_core(packed: PackedBox, atom_deviation: np.ndarray) -> tuple[in
 
 
 def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, temperature_k: float, seed: int,
-            dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
+            dump_every: int, minimize_iterations: int = 0) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
     """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A,
     per-atom force deviation (n, natoms) eV/A)."""
     from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
@@ -164,7 +164,7 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
             "potential": {"deepmd": [str(m) for m in models],
                           "model_deviation": {"out_freq": dump_every, "out_file": "model_devi.out", "atomic": True}},
             "md": {"temperature_K": temperature_k, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
-                   "tdamp_fs": 50.0, "seed": seed},
+                   "tdamp_fs": 50.0, "seed": seed, **_minimize(minimize_iterations)},
             "output": {"thermo": dump_every, "dump": dump_every, "checkpoint": steps},
             "name": f"explore-{kind.name}"})
         render_run(spec, rundir, overwrite=True)
@@ -176,6 +176,11 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
     frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
     n = min(len(frames), len(deviation))
     return packed, frames[:n], deviation[:n], None if per_atom is None else per_atom[:n]
+
+
+def _minimize(iterations: int) -> dict:
+    """md settings for a CG relaxation of a packed box before MD (none for 0 iterations)."""
+    return {"minimize": True, "minimize_max_iterations": iterations} if iterations > 0 else {}
 
 
 def select_frames(deviation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

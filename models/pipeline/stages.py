@@ -162,7 +162,8 @@ class Pipeline:
         dump_every = max(1, self.scale.explore_steps // 100)
         packed, positions, deviation, per_atom = sampling.explore(
             k, models, self.round_dir(r) / "explore" / k.name, steps=self.scale.explore_steps,
-            temperature_k=temperature, seed=md_seed, dump_every=dump_every)
+            temperature_k=temperature, seed=md_seed, dump_every=dump_every,
+            minimize_iterations=self.scale.minimize_iterations)
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
         carved: dict[str, tuple[list[str], list[np.ndarray], list[str]]] = {}
         for i in chosen:

@@ -62,18 +62,20 @@ def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
             "cp2k_force_rms_mev_per_angstrom": 1000.0 * float(np.sqrt(np.nanmean(cp2k.forces_ev_per_angstrom[ok] ** 2)))}
 
 
-def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str, steps: int, dump: int) -> dict:
+def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str, steps: int, dump: int,
+                   minimize_iterations: int = 0) -> dict:
     """One NVT check in its own process (spawned: LAMMPS and TensorFlow are never forked)."""
     from nucleate.engine.render import render_run  # noqa: PLC0415
     from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.models.pipeline.sampling import _minimize  # noqa: PLC0415
 
     spec = RunSpec.from_dict({
         "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
         "potential": {"deepmd": [model]},
         "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
-               "tdamp_fs": 50.0, "seed": 4242},
+               "tdamp_fs": 50.0, "seed": 4242, **_minimize(minimize_iterations)},
         "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": f"stability-{preset}"})
     rundir = Path(rundir)
     # a killed check continues from its last checkpoint; anything else starts afresh
@@ -88,7 +90,8 @@ def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str,
 
 
 def stability(p: Pipeline, model: Path) -> dict:
-    """NVT 300 K of the study's boxes with the model: speed, lost atoms, methanol damage, Ag6 core.
+    """NVT 300 K of the study's boxes with the model (from the CG-relaxed packed box): speed, lost atoms,
+    methanol damage, Ag6 core.
 
     The boxes run side by side, one process (one core) each."""
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
@@ -110,7 +113,7 @@ def stability(p: Pipeline, model: Path) -> dict:
     if pending:
         with ProcessPoolExecutor(max_workers=len(pending), mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {name: pool.submit(_stability_run, preset, str(packed.data_path), str(packed.groups_path),
-                                         str(model.resolve()), str(rundir), steps, dump)
+                                         str(model.resolve()), str(rundir), steps, dump, p.scale.minimize_iterations)
                        for name, (preset, rundir, packed) in pending.items()}
             for name, future in futures.items():
                 preset, rundir, packed = pending[name]
