@@ -94,3 +94,15 @@ def test_methanol_integrity_finds_the_first_broken_frame(tmp_path):
     found = methanol_integrity(tmp_path)
     assert found["frames"] == 3 and found["first_damage_ps"] == pytest.approx(0.2)
     assert found["broken_bonds"] == 1
+
+
+def test_state_means_survive_a_huge_bias_in_the_other_state():
+    from nucleate.studies.ag6.analyse import state_means
+
+    distances = np.array([8.0, 9.0, 3.0, 3.2])
+    s1 = np.array([0.2, 0.5, 2.5, 2.8])
+    logw = np.array([0.0, np.log(3.0), 2000.0, 2000.0])  # a wall's bias in A: exp(-2000) underflows D globally
+    out = state_means(distances, s1, logw)
+    assert out["ag1_ag2_A_in_D"] == pytest.approx((8.0 + 3 * 9.0) / 4)
+    assert out["ag1_ag2_A_in_A"] == pytest.approx(3.1)
+    assert state_means(distances[:2], s1[:2], logw[:2])["ag1_ag2_A_in_A"] is None

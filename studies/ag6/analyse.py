@@ -167,13 +167,16 @@ def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
         distances.append(float(np.linalg.norm(d)))
         states.append(s1[k])
         weights.append(logw[k])
+    return state_means(np.array(distances), np.array(states), np.array(weights))
+
+
+def state_means(distances: np.ndarray, s1: np.ndarray, logw: np.ndarray) -> dict:
+    """Reweighted mean distance in D (s1 <= 1) and in A/B/C (s1 >= 2); None for an unvisited state."""
     out = {"ag1_ag2_A_in_D": None, "ag1_ag2_A_in_A": None}
-    if not distances:
-        return out
-    distances, states, weights = np.array(distances), np.array(states), np.exp(np.array(weights) - max(weights))
-    for key, mask in (("ag1_ag2_A_in_D", states <= MONOMERS_S1_MAX), ("ag1_ag2_A_in_A", states >= DIMER_S1_MIN)):
+    for key, mask in (("ag1_ag2_A_in_D", s1 <= MONOMERS_S1_MAX), ("ag1_ag2_A_in_A", s1 >= DIMER_S1_MIN)):
         if mask.any():
-            out[key] = float(np.average(distances[mask], weights=weights[mask]))
+            # normalised within the state: a huge bias elsewhere (a wall) must not underflow every weight here
+            out[key] = float(np.average(distances[mask], weights=np.exp(logw[mask] - logw[mask].max())))
     return out
 
 
