@@ -66,7 +66,8 @@ def test_methanol_row_flags_any_damaged_run():
     damaged = {"frames": 10, "broken_bonds": 4, "foreign_o_protons": 1, "first_damage_ps": 0.1}
     assert methanol_row({"ag6l6": intact, "monomer_dimer": intact}).verdict == "agrees"
     row = methanol_row({"ag6l6": damaged, "monomer_dimer": intact})
-    assert row.verdict == "differs" and row.ours == "ag6l6: damaged from 0.1 ps; monomer_dimer: intact"
+    assert row.verdict == "differs"
+    assert row.ours == "ag6l6: damaged from 0.1 ps (4 bond, 1 proton events in 10 frames); monomer_dimer: intact"
     assert methanol_row({"ag6l6": None}).verdict == "not reached"
 
 

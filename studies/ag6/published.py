@@ -67,8 +67,9 @@ def methanol_row(checks: dict[str, dict | None]) -> Row:
     """First row of the table: did the model keep methanol intact? If not, the rest measures the model."""
     checked = {sim: c for sim, c in checks.items() if c}
     damaged = {sim: c for sim, c in checked.items() if c["first_damage_ps"] is not None}
-    ours = "; ".join(f"{sim}: damaged from {c['first_damage_ps']:g} ps" if sim in damaged else f"{sim}: intact"
-                     for sim, c in checked.items()) or "n/a"
+    ours = "; ".join(f"{sim}: damaged from {c['first_damage_ps']:g} ps ({c['broken_bonds']} bond, "
+                     f"{c['foreign_o_protons']} proton events in {c['frames']} frames)" if sim in damaged
+                     else f"{sim}: intact" for sim, c in checked.items()) or "n/a"
     verdict = "not reached" if not checked else ("differs" if damaged else "agrees")
     return Row("methanol intact in every run (bonds, hydroxyl protons)", ours, "intact (DFT-level model)", verdict,
                "C-H < 1.5, C-O < 1.8, O-H < 1.3 A and each hydroxyl H nearest its own O, every frame; "

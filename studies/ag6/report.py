@@ -45,7 +45,9 @@ def write_report(outdir: Path, state: dict, statuses: dict[str, dict], results: 
              f"- MD: units metal, {TIMESTEP_FS} fs, Nose-Hoover NVT at {TEMPERATURE_K:g} K, damping {TDAMP_FS:g} fs "
              "(the authors' in.lmp); PLUMED inputs generated from the presets ag6/monomer_dimer and "
              "ag6/dimer_octahedral (the study's CVs, walls, restraint and WT-MetaD settings).",
-             f"- Wall time of this reproduction (simulations + analysis, this invocation): {wall_s / 60:.1f} min", "",
+             f"- Wall time of this invocation (simulations it ran + analysis): {wall_s / 60:.1f} min; the simulations' "
+             f"own wall times (below) sum to {sum(st.get('wall_s', 0) for st in statuses.values()) / 60:.1f} min "
+             "(with `--jobs N` they overlap)", "",
              "| simulation | length here | in the paper | state | steps/s | wall |", "|---|---|---|---|---|---|"]
     for sim in SIMULATIONS:
         st = statuses.get(sim.name)
