@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 import traceback
@@ -56,6 +57,7 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
 def _analyse(name: str, outdir: Path, log) -> dict:
     rundir = outdir / "runs" / name
     figures = outdir / "report" / "figures" / name
+    shutil.rmtree(figures, ignore_errors=True)  # generated: an earlier analysis's figures must not linger
     if not (rundir / "traj.lammpstrj").is_file():
         return {"numbers": {}, "figures": [analyse._note_figure(figures / "missing.png", f"{name}: no trajectory")],
                 "notes": ["no trajectory: the simulation did not start"]}
