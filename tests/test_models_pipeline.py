@@ -200,3 +200,11 @@ def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, mo
     assert solvent.natoms == 17 * 6 and set(solvent.elements) == {"C", "H", "O"}
     far_o = packed.positions[packed.molecules[far][4]]
     assert np.allclose(solvent.positions[0][4], far_o) or np.allclose(solvent.positions[0][4] % packed.box, far_o)
+
+
+def test_model_deviation_rows_of_the_md_follow_the_minimisation():
+    # a minimisation wrote rows at steps 0, 6, 12, then reset_timestep 0 and the MD wrote 0, 6, 12, 18
+    steps = np.array([0, 6, 12, 0, 6, 12, 18])
+    assert steps[sampling.md_rows(steps)].tolist() == [0, 6, 12, 18]
+    plain = np.array([0, 6, 12])  # no minimisation: every row
+    assert plain[sampling.md_rows(plain)].tolist() == [0, 6, 12]

@@ -63,7 +63,7 @@ class Scale:
     final_steps: int             # the shipped model
     cp2k_frames: int             # validation frames labelled with CP2K PBE-D3 (0: skip)
     stability_ps: float          # NVT check of the final model on the study boxes
-    minimize_iterations: int     # CG iterations on each packed box before exploration and stability MD
+    minimize_iterations: int     # CG iterations on each packed box before the stability MD
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(k.name for k in KINDS))
 
 

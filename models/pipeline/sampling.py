@@ -140,6 +140,13 @@ def read_model_deviation(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return table[:, 0].astype(int), table[:, 4], per_atom
 
 
+def md_rows(steps: np.ndarray) -> slice:
+    """The model-deviation rows of the MD itself: from the last row at step 0 on (a minimisation before
+    the MD also writes rows, then `reset_timestep 0` starts the MD's steps again from 0)."""
+    zeros = np.flatnonzero(np.asarray(steps) == 0)
+    return slice(int(zeros[-1]) if len(zeros) else 0, None)
+
+
 def disagreement_core(packed: PackedBox, atom_deviation: np.ndarray) -> tuple[int, bool]:
     """(molecule of the atom the committee disagrees on most, whether that molecule is solvent)."""
     worst = int(np.argmax(atom_deviation))
@@ -173,6 +180,8 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
         except NucleateError:
             pass  # a model that loses atoms still tells us where it fails: keep the frames written so far
     steps_devi, deviation, per_atom = read_model_deviation(rundir / "model_devi.out")
+    md = md_rows(steps_devi)  # rows written during a minimisation come first; the dump holds MD only
+    deviation, per_atom = deviation[md], None if per_atom is None else per_atom[md]
     frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
     n = min(len(frames), len(deviation))
     return packed, frames[:n], deviation[:n], None if per_atom is None else per_atom[:n]

@@ -162,8 +162,9 @@ class Pipeline:
         dump_every = max(1, self.scale.explore_steps // 100)
         packed, positions, deviation, per_atom = sampling.explore(
             k, models, self.round_dir(r) / "explore" / k.name, steps=self.scale.explore_steps,
-            temperature_k=temperature, seed=md_seed, dump_every=dump_every,
-            minimize_iterations=self.scale.minimize_iterations)
+            temperature_k=temperature, seed=md_seed, dump_every=dump_every)
+        # no minimisation here: with a young committee it walks straight into the model's holes (atoms
+        # collapse, every frame beyond the trust window); the stability checks do minimise
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
         carved: dict[str, tuple[list[str], list[np.ndarray], list[str]]] = {}
         for i in chosen:
