@@ -71,10 +71,10 @@ def render_model_card(m: dict) -> str:
                      "machine no CP2K 2023.1 PBE-D3 frame of even 18 atoms (AgL + 2 methanol, non-periodic, wavelet "
                      "Poisson solver) finished within 10 minutes, and the Martyna-Tuckerman solver needed 15 GB. "
                      "Build with a larger cp2k_frames where CP2K is fast.")
+    start = (f"CG-relaxed packed box ({r['minimize_iterations']} iterations at most)" if r.get("minimize_iterations")
+             else "packed box, not relaxed")
     stab = []
     for box, s in m["stability"].items():
-        start = f"CG-relaxed packed box ({r['minimize_iterations']} iterations at most)" if r.get("minimize_iterations") \
-            else "packed box, not relaxed"
         line = (f"- `{box}` ({s['natoms']} atoms), NVT 300 K from the {start}, "
                 f"{s['steps'] * s['timestep_fs'] / 1000:g} ps: "
                 f"{'completed' if s.get('completed') else 'FAILED: ' + s.get('error', '')}, "

@@ -32,24 +32,34 @@ def compare_forces(reference: np.ndarray, other: np.ndarray) -> float:
     return 1000.0 * float(np.sqrt(np.mean((reference[ok] - other[ok]) ** 2)))
 
 
-def methanol_damage(frames: np.ndarray, box: np.ndarray, elements: list[str], molecules: list[np.ndarray],
-                    solvent: list[int]) -> dict:
-    """Counts over all frames of methanol bonds past their limit, and hydroxyl H nearer to a foreign O."""
-    broken = 0
-    scrambled = 0
-    hydroxyl, own_o = [], []
-    for m in solvent:
-        hydroxyl.append(molecules[m][5])
-        own_o.append(molecules[m][4])
+def methanol_damage_by_frame(frames: np.ndarray, box: np.ndarray, elements: list[str], molecules: list[np.ndarray],
+                             solvent: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: methanol bonds past their limit, and hydroxyl H nearer to a foreign O.
+    `box` is (3,) for all frames or (n_frames, 3)."""
+    broken = np.zeros(len(frames), dtype=int)
+    scrambled = np.zeros(len(frames), dtype=int)
+    if not solvent:
+        return broken, scrambled
+    boxes = np.broadcast_to(np.asarray(box, float), (len(frames), 3))
+    hydroxyl = np.array([molecules[m][5] for m in solvent])
+    own_o = np.array([molecules[m][4] for m in solvent])
     all_o = np.array([a for a in range(len(elements)) if elements[a] == "O"])
     pairs = np.array([[molecules[m][i], molecules[m][j]] for m in solvent for i, j, _ in METHANOL_BONDS])
     limits = np.array([limit for _ in solvent for _, _, limit in METHANOL_BONDS])
-    for x in frames:
+    for f, (x, b) in enumerate(zip(frames, boxes)):
         d = x[pairs[:, 0]] - x[pairs[:, 1]]
-        d -= box * np.round(d / box)
-        broken += int((np.linalg.norm(d, axis=1) > limits).sum())
-        d = x[np.array(hydroxyl)][:, None, :] - x[all_o][None]
-        d -= box * np.round(d / box)
+        d -= b * np.round(d / b)
+        broken[f] = int((np.linalg.norm(d, axis=1) > limits).sum())
+        d = x[hydroxyl][:, None, :] - x[all_o][None]
+        d -= b * np.round(d / b)
         nearest = all_o[np.argmin((d**2).sum(axis=-1), axis=1)]
-        scrambled += int((nearest != np.array(own_o)).sum())
-    return {"frames": int(len(frames)), "broken_methanol_bonds": broken, "hydroxyl_H_nearest_foreign_O": scrambled}
+        scrambled[f] = int((nearest != own_o).sum())
+    return broken, scrambled
+
+
+def methanol_damage(frames: np.ndarray, box: np.ndarray, elements: list[str], molecules: list[np.ndarray],
+                    solvent: list[int]) -> dict:
+    """Counts over all frames of methanol bonds past their limit, and hydroxyl H nearer to a foreign O."""
+    broken, scrambled = methanol_damage_by_frame(frames, box, elements, molecules, solvent)
+    return {"frames": int(len(frames)), "broken_methanol_bonds": int(broken.sum()),
+            "hydroxyl_H_nearest_foreign_O": int(scrambled.sum())}

@@ -49,18 +49,25 @@ class PackedBox:
 
 def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
     """The kind's periodic box, built once per seed by nucleate.systems (reused if present)."""
-    from nucleate.systems import build, read_data  # noqa: PLC0415
-    from nucleate.systems.groups import Groups  # noqa: PLC0415
+    from nucleate.systems import build  # noqa: PLC0415
 
     if not (directory / "build.json").is_file():
         build(kind.box, directory, seed=seed, overwrite=True)
-    data = read_data(directory / "system.data")
-    groups = Groups.read(directory / "groups.json")
+    return read_box(directory / "system.data", directory / "groups.json")
+
+
+def read_box(data_path: Path, groups_path: Path, type_map: list[str] = TYPE_MAP) -> PackedBox:
+    """A box (a built one, or a run directory's start) with its molecules, from its data and groups files."""
+    from nucleate.systems import read_data  # noqa: PLC0415
+    from nucleate.systems.groups import Groups  # noqa: PLC0415
+
+    data = read_data(data_path)
+    groups = Groups.read(groups_path)
     molecules = [np.asarray(m["atoms"]) - 1 for m in groups.molecules]
     solvent = [k for k, m in enumerate(groups.molecules) if m["name"] == "methanol"]
-    elements = [TYPE_MAP[t - 1] for t in data.types]
+    elements = [type_map[t - 1] for t in data.types]
     return PackedBox(elements, np.asarray(data.positions) - data.box_lo, np.asarray(data.lengths, float), molecules,
-                     solvent, directory / "system.data", directory / "groups.json")
+                     solvent, Path(data_path), Path(groups_path))
 
 
 def carve_frame(kind: Kind, packed: PackedBox, positions: np.ndarray, rng: np.random.Generator,
@@ -155,7 +162,7 @@ def disagreement_core(packed: PackedBox, atom_deviation: np.ndarray) -> tuple[in
 
 
 def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, temperature_k: float, seed: int,
-            dump_every: int, minimize_iterations: int = 0) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
+            dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
     """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A,
     per-atom force deviation (n, natoms) eV/A)."""
     from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
@@ -171,7 +178,7 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
             "potential": {"deepmd": [str(m) for m in models],
                           "model_deviation": {"out_freq": dump_every, "out_file": "model_devi.out", "atomic": True}},
             "md": {"temperature_K": temperature_k, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
-                   "tdamp_fs": 50.0, "seed": seed, **_minimize(minimize_iterations)},
+                   "tdamp_fs": 50.0, "seed": seed},
             "output": {"thermo": dump_every, "dump": dump_every, "checkpoint": steps},
             "name": f"explore-{kind.name}"})
         render_run(spec, rundir, overwrite=True)
@@ -185,11 +192,6 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
     frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
     n = min(len(frames), len(deviation))
     return packed, frames[:n], deviation[:n], None if per_atom is None else per_atom[:n]
-
-
-def _minimize(iterations: int) -> dict:
-    """md settings for a CG relaxation of a packed box before MD (none for 0 iterations)."""
-    return {"minimize": True, "minimize_max_iterations": iterations} if iterations > 0 else {}
 
 
 def select_frames(deviation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -168,17 +168,8 @@ class Pipeline:
         chosen = sampling.select_frames(deviation, self.scale.explore_frames, rng)
         carved: dict[str, tuple[list[str], list[np.ndarray], list[str]]] = {}
         for i in chosen:
-            stem, core, shell, where = k.name, None, None, "solute-centred"
-            if per_atom is not None:
-                molecule, in_solvent = sampling.disagreement_core(packed, per_atom[i])
-                if not packed.solutes:
-                    core, where = [molecule], "centred on the largest disagreement"
-                elif in_solvent:
-                    solute_centred = sampling.carve_frame(k, packed, positions[i], rng)[2]
-                    if molecule not in set(solute_centred.tolist()):
-                        stem, core, shell = f"{k.name}_solvent", [molecule], kind("methanol").shell
-                        where = "solvent sphere around the largest disagreement"
-            elements, x, _ = sampling.carve_frame(k, packed, positions[i], rng, core=core, shell=shell)
+            stem, where, elements, x = self._carve_explored(k, packed, positions[i],
+                                                            None if per_atom is None else per_atom[i], rng)
             if sampling._min_pair(x) < sampling.MIN_PAIR_ANGSTROM:
                 continue  # collapsed atoms: no SCF, nothing to learn
             entry = carved.setdefault(stem, (elements, [], []))
@@ -193,6 +184,22 @@ class Pipeline:
                      f"{deviation.max():.3f} eV/A, selected frames collapsed below "
                      f"{sampling.MIN_PAIR_ANGSTROM} A); no new frame")
         return {stem: FrameSet(stem, elements, np.asarray(xs), origins) for stem, (elements, xs, origins) in carved.items()}
+
+    @staticmethod
+    def _carve_explored(k: Kind, packed: sampling.PackedBox, positions: np.ndarray, atom_deviation: np.ndarray | None,
+                        rng: np.random.Generator) -> tuple[str, str, list[str], np.ndarray]:
+        """(file stem, how it was carved, elements, positions) of one explored frame."""
+        if atom_deviation is None:
+            return (k.name, "solute-centred", *sampling.carve_frame(k, packed, positions, rng)[:2])
+        molecule, in_solvent = sampling.disagreement_core(packed, atom_deviation)
+        if not packed.solutes:
+            return (k.name, "centred on the largest disagreement",
+                    *sampling.carve_frame(k, packed, positions, rng, core=[molecule])[:2])
+        elements, x, molecules = sampling.carve_frame(k, packed, positions, rng)
+        if in_solvent and molecule not in set(molecules.tolist()):
+            return (f"{k.name}_solvent", "solvent sphere around the largest disagreement",
+                    *sampling.carve_frame(k, packed, positions, rng, core=[molecule], shell=kind("methanol").shell)[:2])
+        return k.name, "solute-centred", elements, x
 
     # ------------------------------------------------------------------ label
     def frame_files(self, r: int) -> list[Path]:

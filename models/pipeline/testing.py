@@ -69,13 +69,13 @@ def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str,
     from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
-    from nucleate.models.pipeline.sampling import _minimize  # noqa: PLC0415
 
     spec = RunSpec.from_dict({
         "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
         "potential": {"deepmd": [model]},
         "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
-               "tdamp_fs": 50.0, "seed": 4242, **_minimize(minimize_iterations)},
+               "tdamp_fs": 50.0, "seed": 4242,
+               **({"minimize": True, "minimize_max_iterations": minimize_iterations} if minimize_iterations else {})},
         "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": f"stability-{preset}"})
     rundir = Path(rundir)
     # a killed check continues from its last checkpoint; anything else starts afresh

@@ -285,27 +285,17 @@ def methanol_integrity(rundir: Path) -> dict:
     (C-H 1.5, C-O 1.8, O-H 1.3 A) and hydroxyl H nearer to a foreign O. A run that breaks methanol
     measures the model's failure, not the study's chemistry; the report says so next to its numbers."""
     from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.models.pipeline.evaluate import methanol_damage  # noqa: PLC0415
-    from nucleate.systems import read_data  # noqa: PLC0415
-    from nucleate.systems.groups import Groups  # noqa: PLC0415
+    from nucleate.models.pipeline.evaluate import methanol_damage_by_frame  # noqa: PLC0415
+    from nucleate.models.pipeline.sampling import read_box  # noqa: PLC0415
 
-    groups = Groups.read(rundir / "groups.json")
-    data = read_data(rundir / "system.data")
-    type_map = groups.type_map or ["Ag", "S", "N", "C", "H", "O"]
-    elements = [type_map[t - 1] for t in data.types]
-    molecules = [np.asarray(m["atoms"]) - 1 for m in groups.molecules]
-    solvent = [k for k, m in enumerate(groups.molecules) if m["name"] == "methanol"]
+    box = read_box(rundir / "system.data", rundir / "groups.json")
     scan = scan_dump(rundir / "traj.lammpstrj")
     frames, dims = read_dump_frames(scan)
-    first_damaged, broken, scrambled = None, 0, 0
-    for i, x in enumerate(frames):
-        damage = methanol_damage(x[None].astype(float), dims[i, :3], elements, molecules, solvent)
-        broken += damage["broken_methanol_bonds"]
-        scrambled += damage["hydroxyl_H_nearest_foreign_O"]
-        if first_damaged is None and (damage["broken_methanol_bonds"] or damage["hydroxyl_H_nearest_foreign_O"]):
-            first_damaged = float(scan.steps[i] * TIMESTEP_FS * 1e-3)
-    return {"frames": int(len(frames)), "broken_bonds": broken, "foreign_o_protons": scrambled,
-            "first_damage_ps": first_damaged}
+    broken, scrambled = methanol_damage_by_frame(frames.astype(float), dims[:, :3], box.elements, box.molecules,
+                                                 box.solvent)
+    damaged = np.flatnonzero(broken + scrambled)
+    return {"frames": int(len(frames)), "broken_bonds": int(broken.sum()), "foreign_o_protons": int(scrambled.sum()),
+            "first_damage_ps": float(scan.steps[damaged[0]] * TIMESTEP_FS * 1e-3) if len(damaged) else None}
 
 
 ANALYSES = {"ag6l6": ag6l6, "monomer_dimer": monomer_dimer, "dimer_octahedral": dimer_octahedral,
