@@ -171,6 +171,43 @@ def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
         assert np.all(np.abs(d[bonded] / start[bonded] - 1.0) < 0.25)
 
 
+def test_xtb_md_runaway_guard_tolerates_thermal_fluctuations_not_a_failed_scf():
+    """156 atoms at 300 K: 3 N kB T = 12.1 eV. The bare Ag6L6 trajectory of build 4 climbed 32 eV in
+    40 steps after its SCF failed; thermal fluctuations are about sqrt(3N/2) kB T = 0.4 eV."""
+    from nucleate.models.pipeline.xtb_md import runaway
+
+    assert not runaway(-2165.0, float("inf"), 156, 300.0)        # first frame: nothing to compare with
+    assert not runaway(-2166.76 + 0.4, -2166.76, 156, 300.0)
+    assert not runaway(-2166.76 + 12.0, -2166.76, 156, 300.0)
+    assert runaway(-2166.76 + 12.2, -2166.76, 156, 300.0)
+    assert runaway(-2133.62, -2166.76, 156, 300.0)
+    assert not runaway(-2133.62, -2166.76, 156, 3000.0)           # the bound scales with T
+    assert not runaway(-100.0 + 1.9, -100.0, 6, 300.0)             # a 6-atom molecule: the 2 eV floor
+    assert runaway(-100.0 + 2.1, -100.0, 6, 300.0)
+
+
+def test_runaway_thermal_labels_are_dropped_from_the_training_data(tmp_path):
+    """Labels of bare Ag6L6 xTB MD at 300 K (build 4): the labeller's SCF landed 6 and 33 eV above the rest."""
+    from nucleate.models.pipeline.frames import FrameSet, Labels
+    from nucleate.models.pipeline.stages import Pipeline
+
+    energies = np.array([-2165.41, -2165.83, -2166.76, np.nan, -2160.93, -2133.62])
+    n, natoms = len(energies), 36
+    rng = np.random.default_rng(0)
+    frames = FrameSet("Ag6L6_vacuum_thermal", ["Ag"] * 6 + ["S", "C", "H", "N", "H"] * 6,
+                      rng.uniform(0, 10, (n, natoms, 3)),
+                      [f"thermal: GFN2-xTB Langevin MD 300 K, step {20 * (i + 1)} (0.5 fs)" for i in range(n)])
+    frames_path = frames.save(tmp_path / "w" / "round_000" / "frames" / "Ag6L6_vacuum_thermal.npz")
+    (tmp_path / "w" / "round_000" / "labels").mkdir(parents=True)
+    Labels(energies, rng.normal(size=(n, natoms, 3)), np.ones(n), "test").save(
+        tmp_path / "w" / "round_000" / "labels" / "Ag6L6_vacuum_thermal.npz")
+    messages = []
+    system = Pipeline(tmp_path / "w", "smoke", log=messages.append)._system(frames_path, tmp_path / "sys")[0]
+    kept = np.load(system / "set.000" / "energy.npy")
+    assert np.allclose(sorted(kept), sorted([-2165.41, -2165.83, -2166.76]))
+    assert "2 of 5 labelled frames dropped" in messages[0]
+
+
 def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, monkeypatch):
     """Committee disagreement on an Ag atom: a solute-centred AgL frame (78 atoms); on a methanol far
     from the solute: a 17-methanol sphere around that molecule, in its own file AgL_solvent."""

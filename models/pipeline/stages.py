@@ -277,7 +277,10 @@ class Pipeline:
         if np.isnan(labels.seconds).any():
             raise NucleateError(f"{labels_path} is only partly labelled; run `--stage label` to finish it")
         if not (directory / "set.000" / "force.npy").is_file():
-            if write_deepmd_system(FrameSet.load(frames_path), labels, directory, TYPE_MAP) is None:
+            frames = FrameSet.load(frames_path)
+            if frames_path.stem.endswith("_thermal"):
+                labels = _without_runaway_labels(frames, labels, frames_path, self.log)
+            if write_deepmd_system(frames, labels, directory, TYPE_MAP) is None:
                 return []
         return [directory]
 
@@ -305,6 +308,24 @@ class Pipeline:
                         steps=self.scale.final_steps, seed=self.seed)
             self.log(f"train final model: {self.scale.final_steps} steps ({time.perf_counter() - began:.1f} s)")
         return model
+
+
+def _without_runaway_labels(frames: FrameSet, labels: Labels, path: Path, log) -> Labels:
+    """A thermal trajectory's labels without the frames whose energy ran away (xtb_md.runaway_frames)."""
+    import re  # noqa: PLC0415
+
+    from nucleate.models.pipeline.xtb_md import runaway_frames  # noqa: PLC0415
+
+    found = re.search(r"MD ([0-9.]+) K", frames.origins[0]) if frames.origins else None
+    if found is None:
+        return labels
+    bad = runaway_frames(labels.energies_ev, frames.natoms, float(found.group(1)))
+    if bad.any():
+        log(f"{path}: {int(bad.sum())} of {int(labels.ok.sum())} labelled frames dropped, their energy lies far above the "
+            f"trajectory's lowest (an SCF on another electronic state)")
+        labels = Labels(np.where(bad, np.nan, labels.energies_ev), labels.forces_ev_per_angstrom, labels.seconds,
+                        labels.method)
+    return labels
 
 
 def _load_or_empty(path: Path, frames: FrameSet, method: str) -> Labels:

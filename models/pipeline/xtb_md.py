@@ -13,13 +13,21 @@ from nucleate.models.pipeline.xtb import ELECTRONIC_TEMPERATURE_K  # the labels'
 
 FRICTION_PER_FS = 0.01   # Langevin friction: 100 fs relaxation, gentle enough to keep the dynamics
 TIMESTEP_FS = 0.5        # the study's timestep
+# A trajectory is abandoned when its potential energy climbs this many N kB T above the lowest it has
+# reached: a thermal cluster fluctuates by about sqrt(3N/2) kB T, while a non-converged SCF feeds it
+# wrong forces and it climbs by tens of eV (bare Ag6L6 at 300 K in the third and fourth builds: +200 eV,
+# forces of 100-160 eV/A, 13 garbage frames in the training set).
+RUNAWAY_NKT = 3.0
+RUNAWAY_FLOOR_EV = 2.0  # small molecules relax from their start by ~1 eV (bare AgL): never below this
+KB_EV_PER_K = 8.617333262e-5
 
 
 def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps: int, every: int,
                   temperature_k: float, seed: int) -> tuple[np.ndarray, list[int]]:
     """Positions (n, natoms, 3) in A every `every` steps of NVT Langevin MD, and the step of each.
 
-    Stops early, keeping what it has, if the SCF fails (a configuration xTB cannot describe)."""
+    Stops early, keeping the frames before it, if the SCF fails or the energy runs away (see
+    `runaway`): configurations xTB cannot describe."""
     from ase import Atoms, units  # noqa: PLC0415
     from ase.md.langevin import Langevin  # noqa: PLC0415
     from ase.md.velocitydistribution import Stationary, thermalize_momenta  # noqa: PLC0415
@@ -34,12 +42,36 @@ def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps:
                         friction=FRICTION_PER_FS / units.fs, fixcm=False, rng=rng)
     frames, at_steps = [], []
     done = 0
+    lowest = np.inf
     while done < steps:
         try:
             dynamics.run(every)
+            energy = atoms.get_potential_energy()
         except RuntimeError:  # tblite: SCF not converged
             break
+        if runaway(energy, lowest, len(elements), temperature_k):
+            break
+        lowest = min(lowest, energy)
         done += every
         frames.append(atoms.get_positions().copy())
         at_steps.append(done)
     return np.asarray(frames).reshape(-1, len(elements), 3), at_steps
+
+
+def runaway(energy_ev: float, lowest_ev: float, natoms: int, temperature_k: float) -> bool:
+    """True when `energy_ev` lies more than RUNAWAY_NKT N kB T (at least RUNAWAY_FLOOR_EV) above the
+    lowest energy so far."""
+    return bool(np.isfinite(lowest_ev) and energy_ev - lowest_ev > runaway_bound_ev(natoms, temperature_k))
+
+
+def runaway_bound_ev(natoms: int, temperature_k: float) -> float:
+    return max(RUNAWAY_NKT * natoms * KB_EV_PER_K * temperature_k, RUNAWAY_FLOOR_EV)
+
+
+def runaway_frames(energies_ev: np.ndarray, natoms: int, temperature_k: float) -> np.ndarray:
+    """Mask of the labelled frames of one thermal trajectory that lie more than RUNAWAY_NKT N kB T above
+    its lowest labelled energy. The MD's own SCF can stay on one electronic state while the labeller's
+    lands on another (bare Ag6L6: +6 and +33 eV, 18 eV/A forces, within 40 fs): such labels are dropped."""
+    energies = np.asarray(energies_ev, float)
+    bound = runaway_bound_ev(natoms, temperature_k)
+    return np.isfinite(energies) & (energies - np.nanmin(energies) > bound)
