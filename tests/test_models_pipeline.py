@@ -133,6 +133,38 @@ def test_methanol_damage_counts_broken_bonds_and_scrambled_protons():
     assert damaged["broken_methanol_bonds"] == 1 and damaged["hydroxyl_H_nearest_foreign_O"] == 1
 
 
+def test_stability_watch_finds_the_first_frame_with_broken_methanol(tmp_path):
+    """Two methanol, three dumped frames: intact, C-O stretched to 2.0 A at step 200, intact again."""
+    import time
+    from types import SimpleNamespace
+
+    from nucleate.models.pipeline.testing import _first_broken_frame
+    from nucleate.systems import molecule
+
+    mol = molecule("methanol")
+    x = np.concatenate([mol.positions + 5.0, mol.positions + 12.0])
+    elements = list(mol.elements) * 2
+    packed = SimpleNamespace(box=np.array([30.0, 30.0, 30.0]), elements=elements,
+                             molecules=[np.arange(6), np.arange(6, 12)], solvent=[0, 1])
+    carbon, oxygen = elements.index("C") + 6, elements.index("O") + 6
+    broken = x.copy()
+    broken[oxygen] = broken[carbon] + (broken[oxygen] - broken[carbon]) / np.linalg.norm(
+        broken[oxygen] - broken[carbon]) * 2.0
+    types = {el: i + 1 for i, el in enumerate(TYPE_MAP)}
+    text = ""
+    for step, frame in ((0, x), (200, broken), (400, x)):
+        text += (f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n12\nITEM: BOX BOUNDS pp pp pp\n"
+                 + "0 30\n" * 3 + "ITEM: ATOMS id type x y z\n"
+                 + "".join(f"{i + 1} {types[el]} {a:.4f} {b:.4f} {c:.4f}\n" for i, (el, (a, b, c))
+                           in enumerate(zip(elements, frame))))
+    trajectory = tmp_path / "traj.lammpstrj"
+    trajectory.write_text(text)
+    assert _first_broken_frame(trajectory, packed) == (200, 1)
+    assert _first_broken_frame(trajectory, packed, not_before=time.time() + 60) is None  # an older run's file
+    trajectory.write_text(text.split("ITEM: TIMESTEP\n200")[0])
+    assert _first_broken_frame(trajectory, packed) is None
+
+
 def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
     from nucleate.models.pipeline.card import stability_verdict
 
@@ -141,8 +173,9 @@ def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
     assert stability_verdict({"a": ok, "b": ok}) is None
     damaged = {**ok, "hydroxyl_H_nearest_foreign_O": 3}
     stopped = {**ok, "completed": False}
-    verdict = stability_verdict({"a": ok, "b": damaged, "c": stopped})
-    assert verdict == "b damaged methanol within 20 ps; c stopped before 20 ps"
+    watched = {**ok, "completed": False, "stopped_at_step": 1700}
+    verdict = stability_verdict({"a": ok, "b": damaged, "c": stopped, "d": watched})
+    assert verdict == "b damaged methanol within 20 ps; c stopped before 20 ps; d broke methanol at 0.85 ps of 20"
 
 
 def test_card_describes_files_derived_from_a_kind():

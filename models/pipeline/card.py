@@ -39,7 +39,9 @@ def stability_verdict(stability: dict) -> str | None:
     problems = []
     for box, s in stability.items():
         ps = s["steps"] * s["timestep_fs"] / 1000
-        if not s.get("completed"):
+        if s.get("stopped_at_step") is not None:
+            problems.append(f"{box} broke methanol at {s['stopped_at_step'] * s['timestep_fs'] / 1000:g} ps of {ps:g}")
+        elif not s.get("completed"):
             problems.append(f"{box} stopped before {ps:g} ps")
         elif s.get("broken_methanol_bonds") or s.get("hydroxyl_H_nearest_foreign_O"):
             problems.append(f"{box} damaged methanol within {ps:g} ps")

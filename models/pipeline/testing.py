@@ -19,6 +19,7 @@ from nucleate.models.pipeline.stages import Pipeline
 
 STABILITY_BOXES = ("ag6/monomer_dimer", "ag6/ag6l6_methanol")
 AG_AG_BOND_ANGSTROM = 3.5  # an octahedron has 12 Ag-Ag edges below this
+WATCH_POLL_S = 20.0  # seconds between looks at a running stability check's trajectory
 
 
 def accuracy(p: Pipeline, model: Path) -> dict:
@@ -93,10 +94,8 @@ def stability(p: Pipeline, model: Path) -> dict:
     """NVT 300 K of the study's boxes with the model (from the CG-relaxed packed box): speed, lost atoms,
     methanol damage, Ag6 core.
 
-    The boxes run side by side, one process (one core) each."""
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-    import multiprocessing  # noqa: PLC0415
-
+    The boxes run side by side, one process (one core) each; a box whose methanol breaks is stopped
+    there (see _run_watched)."""
     from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
     from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
@@ -111,15 +110,14 @@ def stability(p: Pipeline, model: Path) -> dict:
         if not (rundir / "result.json").is_file():
             pending[name] = boxes[name]
     if pending:
-        with ProcessPoolExecutor(max_workers=len(pending), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {name: pool.submit(_stability_run, preset, str(packed.data_path), str(packed.groups_path),
-                                         str(model.resolve()), str(rundir), steps, dump, p.scale.minimize_iterations)
-                       for name, (preset, rundir, packed) in pending.items()}
-            for name, future in futures.items():
-                preset, rundir, packed = pending[name]
-                result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(packed.elements), **future.result()}
-                (rundir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-                p.log(f"stability {name}: {result}")
+        runs = {name: (rundir, packed, (preset, str(packed.data_path), str(packed.groups_path), str(model.resolve()),
+                                        str(rundir), steps, dump, p.scale.minimize_iterations))
+                for name, (preset, rundir, packed) in pending.items()}
+        # a check shorter than a picosecond ends sooner than a look at it would pay off
+        for name, result in _run_watched(runs, watch=p.scale.stability_ps >= 1.0).items():
+            result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(pending[name][2].elements), **result}
+            (pending[name][1] / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+            p.log(f"stability {name}: {result}")
     out = {}
     for name, (preset, rundir, packed) in boxes.items():
         result = json.loads((rundir / "result.json").read_text())
@@ -130,6 +128,73 @@ def stability(p: Pipeline, model: Path) -> dict:
             result["kde_maxima_angstrom"] = _kde_maxima(rundir) if len(frames) >= 20 else None
         out[name] = result
     return out
+
+
+def _stability_child(args: tuple, out: str) -> None:
+    Path(out).write_text(json.dumps(_stability_run(*args)))
+
+
+def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -> dict[str, dict]:
+    """Run each (rundir, packed box, _stability_run arguments) in its own spawned process; stop a run at
+    the first dumped frame with a broken methanol bond. A 20 ps check of a failing model otherwise holds
+    a core for an hour after its answer is known. The dump up to that frame is kept (the engine never
+    truncates its output)."""
+    import multiprocessing  # noqa: PLC0415
+
+    context = multiprocessing.get_context("spawn")  # LAMMPS and TensorFlow are never forked
+    procs, began, started = {}, time.perf_counter(), time.time()
+    for name, (rundir, _, args) in runs.items():
+        Path(rundir).mkdir(parents=True, exist_ok=True)
+        (Path(rundir) / "child_result.json").unlink(missing_ok=True)
+        procs[name] = context.Process(target=_stability_child, args=(args, str(Path(rundir) / "child_result.json")))
+        procs[name].start()
+    stopped: dict[str, tuple[int, int, float]] = {}
+    last_look = time.perf_counter()
+    while any(proc.is_alive() for proc in procs.values()):
+        time.sleep(min(1.0, poll_s))
+        if time.perf_counter() - last_look < poll_s:
+            continue
+        last_look = time.perf_counter()
+        for name, proc in procs.items():
+            rundir, packed, _ = runs[name]
+            if not watch or not proc.is_alive():
+                continue
+            damage = _first_broken_frame(Path(rundir) / "traj.lammpstrj", packed, not_before=started)
+            if damage is not None:
+                proc.kill()
+                proc.join()
+                stopped[name] = (*damage, time.perf_counter() - began)
+    results = {}
+    for name, proc in procs.items():
+        proc.join()
+        rundir = Path(runs[name][0])
+        if name in stopped:
+            step, broken, wall = stopped[name]
+            results[name] = {"completed": False, "stopped_at_step": step, "steps_per_s": step / wall,
+                             "error": f"stopped at {step * 0.5e-3:g} ps: {broken} methanol bonds broken in that frame"}
+        elif (rundir / "child_result.json").is_file():
+            results[name] = json.loads((rundir / "child_result.json").read_text())
+        else:
+            results[name] = {"completed": False, "error": f"the run's process ended with exit code {proc.exitcode}"}
+    return results
+
+
+def _first_broken_frame(trajectory: Path, packed, not_before: float = 0.0) -> tuple[int, int] | None:
+    """(step, broken bonds) of the first dumped frame with a broken methanol bond, or None; a file last
+    written before `not_before` (epoch s) is a previous run's, about to be replaced, and is not read."""
+    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+
+    if not trajectory.is_file() or trajectory.stat().st_size == 0 or trajectory.stat().st_mtime < not_before:
+        return None
+    try:
+        scan = scan_dump(trajectory)
+    except NucleateError:  # a frame being written right now
+        return None
+    frames = read_dump_frames(scan)[0].astype(float)
+    broken, _ = evaluate.methanol_damage_by_frame(frames, packed.box, packed.elements, packed.molecules,
+                                                  packed.solvent)
+    hit = np.flatnonzero(broken > 0)
+    return None if len(hit) == 0 else (int(scan.steps[hit[0]]), int(broken[hit[0]]))
 
 
 def _core(x: np.ndarray, packed) -> dict:
