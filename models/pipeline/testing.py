@@ -19,6 +19,7 @@ from nucleate.models.pipeline.stages import Pipeline
 
 STABILITY_BOXES = ("ag6/monomer_dimer", "ag6/ag6l6_methanol")
 AG_AG_BOND_ANGSTROM = 3.5  # an octahedron has 12 Ag-Ag edges below this
+TIMESTEP_FS = 0.5  # the study's timestep, used by every stability check
 WATCH_POLL_S = 20.0  # seconds between looks at a running stability check's trajectory
 
 
@@ -74,7 +75,7 @@ def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str,
     spec = RunSpec.from_dict({
         "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
         "potential": {"deepmd": [model]},
-        "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
+        "md": {"temperature_K": 300.0, "timestep_fs": TIMESTEP_FS, "steps": steps, "thermostat": "nose-hoover",
                "tdamp_fs": 50.0, "seed": 4242,
                **({"minimize": True, "minimize_max_iterations": minimize_iterations} if minimize_iterations else {})},
         "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": f"stability-{preset}"})
@@ -100,7 +101,7 @@ def stability(p: Pipeline, model: Path) -> dict:
     from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
     from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
 
-    steps = max(2, int(round(p.scale.stability_ps * 2000)))  # 0.5 fs
+    steps = max(2, int(round(p.scale.stability_ps * 1000 / TIMESTEP_FS)))
     dump = max(1, steps // 200)
     boxes, pending = {}, {}
     for preset in STABILITY_BOXES:
@@ -115,7 +116,7 @@ def stability(p: Pipeline, model: Path) -> dict:
                 for name, (preset, rundir, packed) in pending.items()}
         # a check shorter than a picosecond ends sooner than a look at it would pay off
         for name, result in _run_watched(runs, watch=p.scale.stability_ps >= 1.0).items():
-            result = {"steps": steps, "timestep_fs": 0.5, "natoms": len(pending[name][2].elements), **result}
+            result = {"steps": steps, "timestep_fs": TIMESTEP_FS, "natoms": len(pending[name][2].elements), **result}
             (pending[name][1] / "result.json").write_text(json.dumps(result, indent=1) + "\n")
             p.log(f"stability {name}: {result}")
     out = {}
@@ -150,14 +151,14 @@ def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -
         procs[name].start()
     stopped: dict[str, tuple[int, int, float]] = {}
     last_look = time.perf_counter()
-    while any(proc.is_alive() for proc in procs.values()):
+    while watch and any(proc.is_alive() for proc in procs.values()):
         time.sleep(min(1.0, poll_s))
         if time.perf_counter() - last_look < poll_s:
             continue
         last_look = time.perf_counter()
         for name, proc in procs.items():
             rundir, packed, _ = runs[name]
-            if not watch or not proc.is_alive():
+            if not proc.is_alive():
                 continue
             damage = _first_broken_frame(Path(rundir) / "traj.lammpstrj", packed, not_before=started)
             if damage is not None:
@@ -171,7 +172,8 @@ def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -
         if name in stopped:
             step, broken, wall = stopped[name]
             results[name] = {"completed": False, "stopped_at_step": step, "steps_per_s": step / wall,
-                             "error": f"stopped at {step * 0.5e-3:g} ps: {broken} methanol bonds broken in that frame"}
+                             "error": f"stopped at {step * TIMESTEP_FS / 1000:g} ps: {broken} methanol bonds "
+                                      "broken in that frame"}
         elif (rundir / "child_result.json").is_file():
             results[name] = json.loads((rundir / "child_result.json").read_text())
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nucleate.units import KB_EV
 from nucleate.models.pipeline.xtb import ELECTRONIC_TEMPERATURE_K  # the labels' setting, so MD and labels agree
 
 FRICTION_PER_FS = 0.01   # Langevin friction: 100 fs relaxation, gentle enough to keep the dynamics
@@ -19,7 +20,6 @@ TIMESTEP_FS = 0.5        # the study's timestep
 # forces of 100-160 eV/A, 13 garbage frames in the training set).
 RUNAWAY_NKT = 3.0
 RUNAWAY_FLOOR_EV = 2.0  # small molecules relax from their start by ~1 eV (bare AgL): never below this
-KB_EV_PER_K = 8.617333262e-5
 
 
 def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps: int, every: int,
@@ -61,11 +61,11 @@ def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps:
 def runaway(energy_ev: float, lowest_ev: float, natoms: int, temperature_k: float) -> bool:
     """True when `energy_ev` lies more than RUNAWAY_NKT N kB T (at least RUNAWAY_FLOOR_EV) above the
     lowest energy so far."""
-    return bool(np.isfinite(lowest_ev) and energy_ev - lowest_ev > runaway_bound_ev(natoms, temperature_k))
+    return energy_ev - lowest_ev > runaway_bound_ev(natoms, temperature_k)  # lowest = inf: the first frame
 
 
 def runaway_bound_ev(natoms: int, temperature_k: float) -> float:
-    return max(RUNAWAY_NKT * natoms * KB_EV_PER_K * temperature_k, RUNAWAY_FLOOR_EV)
+    return max(RUNAWAY_NKT * natoms * KB_EV * temperature_k, RUNAWAY_FLOOR_EV)
 
 
 def runaway_frames(energies_ev: np.ndarray, natoms: int, temperature_k: float) -> np.ndarray:
