@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,52 @@ def test_initial_vacuum_frames_are_seeded_and_keep_composition(tmp_path):
     assert one.elements == ["Ag", "S", "N", "C", "H", "H"]
     np.testing.assert_array_equal(one.positions, two.positions)
     assert one.positions.shape == (3, 6, 3)
+
+
+def _methanol_pair() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Two methanol molecules, the first donating its hydroxyl H to the second's O (2.8 A O...O)."""
+    # O C H H H, then the hydroxyl H 0.96 A from O, 20 degrees off the O...O line
+    one = np.array([[0.0, 0.0, 0.0], [-1.43, 0.0, 0.0], [-1.8, 1.0, 0.0], [-1.8, -0.5, 0.9], [-1.8, -0.5, -0.9],
+                    [0.90, 0.33, 0.0]])
+    two = one[:5] * [-1, 1, 1] + [2.8, 0.0, 0.0]
+    two = np.vstack([two, [2.8, 0.9, 0.3]])
+    elements = ["O", "C", "H", "H", "H", "H"] * 2
+    return elements, np.vstack([one, two]), np.repeat([0, 1], 6)
+
+
+def test_proton_shift_moves_one_polar_hydrogen_along_the_donor_acceptor_line():
+    elements, x, molecule_of = _methanol_pair()
+    assert sorted(sampling._polar_hydrogens(elements, x)) == [(5, 0), (11, 6)]
+
+    class Fixed:  # first polar H, shift to 1.4 A
+        def integers(self, n):
+            return 0
+
+        def uniform(self, lo, hi):
+            return 1.4
+
+    moved = x.copy()
+    how = sampling._shift_proton(elements, moved, molecule_of, Fixed())
+    assert "H5 of O0 moved 1.40 A towards O6" == how
+    np.testing.assert_allclose(moved[5], [1.4, 0.0, 0.0], atol=1e-12)  # on the O0-O6 axis
+    np.testing.assert_array_equal(np.delete(moved, 5, axis=0), np.delete(x, 5, axis=0))
+
+
+def test_hh_contact_translates_the_other_molecule_rigidly_to_the_drawn_distance():
+    elements, x, molecule_of = _methanol_pair()
+    x[6:] += [3.0, 0.0, 0.0]  # far apart, so the contact is a real push
+    for seed in range(5):
+        moved = x.copy()
+        how = sampling._hh_contact(elements, moved, molecule_of, np.random.default_rng(seed))
+        found = re.fullmatch(r"H(\d+) pushed to ([0-9.]+) A of H(\d+)", how)
+        other, length, h = int(found[1]), float(found[2]), int(found[3])
+        assert molecule_of[h] != molecule_of[other]
+        assert abs(np.linalg.norm(moved[h] - moved[other]) - length) < 0.006
+        assert sampling.HH_CONTACT_ANGSTROM[0] <= length <= sampling.HH_CONTACT_ANGSTROM[1]
+        shift = moved - x
+        mover = molecule_of[other]
+        np.testing.assert_allclose(shift[molecule_of == mover], np.broadcast_to(shift[molecule_of == mover][0], (6, 3)))
+        assert not shift[molecule_of != mover].any()
 
 
 def test_select_frames_respects_the_trust_window():
@@ -185,6 +233,7 @@ def test_card_describes_files_derived_from_a_kind():
     assert describe("AgL", kinds) == "one AgL monomer"
     assert describe("Ag2L2_vacuum", kinds) == "bare Ag2L2"
     assert describe("Ag2L2_vacuum_thermal", kinds) == "Ag2L2_vacuum, frames of GFN2-xTB Langevin MD"
+    assert describe("AgL_distorted", kinds).startswith("AgL, polar protons shifted")
     assert "largest disagreement in the Ag6L6 box" in describe("Ag6L6_solvent", kinds)
 
 

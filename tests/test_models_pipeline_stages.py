@@ -44,9 +44,14 @@ def test_every_stage_wrote_its_outputs(smoke):
     assert all((work / "round_000" / "models" / f"m{k}" / "model.pb").is_file() for k in range(SMOKE.committee))
     thermal = FrameSet.load(work / "round_000" / "frames" / "AgL_thermal.npz")
     assert len(thermal) == SMOKE.thermal_frames and "Langevin MD" in thermal.origins[0]
+    distorted = FrameSet.load(work / "round_000" / "frames" / "methanol_distorted.npz")
+    assert len(distorted) == SMOKE.distorted_frames
+    assert "moved" in distorted.origins[0] or "pushed" in distorted.origins[0]
+    assert not (work / "round_000" / "frames" / "AgL_vacuum_distorted.npz").exists()
     explored = FrameSet.load(work / "round_001" / "frames" / "AgL.npz")
     assert "committee MD" in explored.origins[0] and explored.natoms == 78
     assert (out / "model.pb").stat().st_size > 10_000
+    assert (out / "model.pb").read_bytes() == (work / "final" / "model_compressed.pb").read_bytes()
     card = (out / "MODEL_CARD.md").read_text()
     assert "GFN2-xTB" in card and "| AgL |" in card
 
@@ -73,6 +78,8 @@ def test_metrics_hold_per_kind_errors_and_stability(smoke):
         assert 0 < row["force_rmse_mev_per_angstrom"] < 1e6
     for box in ("monomer_dimer", "ag6l6_methanol"):
         assert metrics["stability"][box]["frames"] >= 2
+    # the shipped (compressed) model reproduces the plain frozen one
+    assert 0 <= metrics["compression_max_force_difference_ev_per_angstrom"] < 1e-3
 
 
 def test_stages_resume_without_redoing_work(smoke, capsys):

@@ -51,6 +51,7 @@ class Scale:
     name: str
     initial_frames: int          # per kind, round 0 (carved from packed boxes / distorted, rattled)
     squeezed_frames: int         # per condensed kind, round 0: molecules pulled together (close contacts)
+    distorted_frames: int        # per condensed kind, round 0: proton shifts and H-H contacts (sampling.py)
     thermal_frames: int          # per small kind, round 0: GFN2-xTB Langevin MD frames (xtb_md.py)
     thermal_every: int           # MD steps (0.5 fs) between thermal frames
     thermal_max_atoms: int       # kinds above this size are too slow for xTB MD on 2 cores
@@ -67,7 +68,7 @@ class Scale:
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(k.name for k in KINDS))
 
 
-SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110,
+SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, distorted_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110,
               test_frames=1, rounds=1, explore_steps=20, explore_frames=1, committee=2, train_steps=20, final_steps=20,
               cp2k_frames=0, stability_ps=0.01, minimize_iterations=5, kinds=("methanol", "AgL", "AgL_vacuum"))
 # About three and a half hours on 2 cores (measured with one round: labels ~30 min, xTB MD ~22 min,
@@ -76,9 +77,9 @@ SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, thermal_frames=2, th
 # with per-atom deviations, also carves the bulk methanol where it fails (the third build, one round,
 # broke methanol far from the solutes, which solute-centred carving never labelled).
 # CP2K is off: no PBE-D3 frame of even 18 atoms finished within 10 minutes on this machine.
-FULL = Scale("full", initial_frames=40, squeezed_frames=20, thermal_frames=40, thermal_every=20, thermal_max_atoms=110,
+FULL = Scale("full", initial_frames=40, squeezed_frames=20, distorted_frames=40, thermal_frames=40, thermal_every=20, thermal_max_atoms=110,
              test_frames=10, rounds=2, explore_steps=600,
-             explore_frames=20, committee=2, train_steps=6000, final_steps=40000, cp2k_frames=0, stability_ps=20.0,
+             explore_frames=20, committee=2, train_steps=6000, final_steps=100000, cp2k_frames=0, stability_ps=20.0,
              minimize_iterations=300)
 SCALES = {s.name: s for s in (SMOKE, FULL)}
 TRUST_LO_EV_PER_ANGSTROM = 0.10  # below: the committee agrees, nothing to learn

@@ -25,6 +25,14 @@ MIN_PAIR_ANGSTROM = 0.75           # never label a frame with two atoms closer t
 # close intermolecular contacts and MD walks into an attraction that is not there (atoms collapse).
 SQUEEZE_FACTOR = (0.75, 0.95)
 COLLAPSE_EV_PER_ANGSTROM = 5.0     # committee disagreement this large: the MD has left physics behind
+# Bond-distorted frames: every failed stability check (fourth build, build 5) broke methanol the same
+# way, a hydroxyl proton moving to a neighbouring O or two H atoms of different molecules meeting at
+# 1.1-1.2 A. Thermal and rattled frames never go there, so the model had no energy wall on either
+# path. Each such frame moves DISTORTIONS_PER_FRAME polar protons (H bonded to O or N) part of the
+# way to the nearest O/N/S of another molecule, or pushes two molecules into an H-H contact.
+PROTON_SHIFT_ANGSTROM = (1.05, 1.70)   # new donor-H distance, along the donor-acceptor line
+HH_CONTACT_ANGSTROM = (1.15, 1.75)     # intact methanol never has intermolecular H-H under ~1.8 A
+DISTORTIONS_PER_FRAME = 2
 
 
 def rng_for(seed: int, *labels) -> np.random.Generator:
@@ -105,6 +113,77 @@ def _squeezed(x: np.ndarray, molecule_of: np.ndarray, factor: float) -> np.ndarr
         c = x[mine].mean(axis=0)
         out[mine] += (centre + factor * (c - centre)) - c
     return out
+
+
+def _polar_hydrogens(elements: list[str], x: np.ndarray) -> list[tuple[int, int]]:
+    """(H, donor) pairs for every H whose nearest heavy atom is an O or N within 1.25 A."""
+    heavy = np.array([e != "H" for e in elements])
+    pairs = []
+    for h in (i for i, e in enumerate(elements) if e == "H"):
+        d = np.linalg.norm(x - x[h], axis=1)
+        d[~heavy] = np.inf
+        donor = int(np.argmin(d))
+        if elements[donor] in ("O", "N") and d[donor] < 1.25:
+            pairs.append((h, donor))
+    return pairs
+
+
+def _shift_proton(elements: list[str], x: np.ndarray, molecule_of: np.ndarray, rng: np.random.Generator) -> str | None:
+    """Move one random polar H towards the nearest O/N/S of another molecule (in place); what was done."""
+    pairs = _polar_hydrogens(elements, x)
+    if not pairs:
+        return None
+    h, donor = pairs[int(rng.integers(len(pairs)))]
+    acceptors = np.array([e in ("O", "N", "S") for e in elements]) & (molecule_of != molecule_of[donor])
+    length = rng.uniform(*PROTON_SHIFT_ANGSTROM)
+    if acceptors.any():
+        d = np.where(acceptors, np.linalg.norm(x - x[h], axis=1), np.inf)
+        acceptor = int(np.argmin(d))
+        axis = x[acceptor] - x[donor]
+        if np.linalg.norm(axis) < length + 0.8:  # keep the proton at least 0.8 A short of the acceptor
+            length = max(1.0, np.linalg.norm(axis) - 0.8)
+        target = f"{elements[acceptor]}{acceptor}"
+    else:
+        axis, target = x[h] - x[donor], "nothing (bond stretched)"
+    x[h] = x[donor] + length * axis / np.linalg.norm(axis)
+    return f"H{h} of {elements[donor]}{donor} moved {length:.2f} A towards {target}"
+
+
+def _hh_contact(elements: list[str], x: np.ndarray, molecule_of: np.ndarray, rng: np.random.Generator) -> str | None:
+    """Push the molecule of the nearest foreign H to a random H rigidly into contact with it (in place)."""
+    hydrogens = np.flatnonzero(np.array(elements) == "H")
+    h = int(rng.choice(hydrogens))
+    others = hydrogens[molecule_of[hydrogens] != molecule_of[h]]
+    if not len(others):
+        return None
+    d = np.linalg.norm(x[others] - x[h], axis=1)
+    other = int(others[np.argmin(d)])
+    length = rng.uniform(*HH_CONTACT_ANGSTROM)
+    if d.min() <= length:
+        return None
+    axis = (x[other] - x[h]) / d.min()
+    x[molecule_of == molecule_of[other]] -= (d.min() - length) * axis
+    return f"H{other} pushed to {length:.2f} A of H{h}"
+
+
+def distorted_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path) -> FrameSet:
+    """Carved clusters with proton shifts and H-H contacts (see PROTON_SHIFT_ANGSTROM), lightly rattled."""
+    rng = rng_for(seed, "distorted", kind.name)
+    frames, origins, elements = [], [], None
+    while len(frames) < nframes:
+        box_seed = int(rng_for(seed, "train", kind.name, "box", len(frames) // 20).integers(1, 2**31 - 1))
+        packed = build_box(kind, boxes_dir / f"{kind.name}_{box_seed}", box_seed)
+        elements, x, molecule_of = carve_frame(kind, packed, packed.positions, rng)
+        done = []
+        for _ in range(DISTORTIONS_PER_FRAME):
+            how = (_shift_proton if rng.random() < 0.6 else _hh_contact)(elements, x, molecule_of, rng)
+            if how:
+                done.append(how)
+        x = x + rng.normal(scale=0.02, size=x.shape)
+        if done and _min_pair(x) >= MIN_PAIR_ANGSTROM:
+            frames.append(x)
+            origins.append(f"distorted: packed box seed {box_seed}, {kind.shell} nearest methanol; " + "; ".join(done))
+    return FrameSet(kind.name, elements, np.asarray(frames), origins)
 
 
 def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream: str,

@@ -93,6 +93,7 @@ class Pipeline:
                      f"({time.perf_counter() - began:.1f} s)")
         if r == 0:
             self._sample_squeezed(frames_dir)
+            self._sample_distorted(frames_dir)
             self._sample_thermal(frames_dir)
             self._sample_held_out()
 
@@ -107,6 +108,17 @@ class Pipeline:
                                              squeeze=True)
             frames.save(path)
             self.log(f"sample round 0 {k.name} squeezed: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
+
+    def _sample_distorted(self, frames_dir: Path) -> None:
+        """Proton shifts and H-H contacts (see sampling.PROTON_SHIFT_ANGSTROM), one extra file per condensed kind."""
+        for k in self.kinds:
+            path = frames_dir / f"{k.name}_distorted.npz"
+            if k.vacuum or not self.scale.distorted_frames or path.is_file():
+                continue
+            began = time.perf_counter()
+            frames = sampling.distorted_frames(k, self.scale.distorted_frames, self.seed, self.work / "boxes")
+            frames.save(path)
+            self.log(f"sample round 0 {k.name} distorted: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
 
     def _sample_thermal(self, frames_dir: Path) -> None:
         """GFN2-xTB Langevin MD of each small kind's carved cluster (or bare molecule), 300 or 450 K."""
@@ -299,7 +311,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ test
     def train_final(self) -> Path:
-        from nucleate.models.pipeline.train import train_model  # noqa: PLC0415
+        """The shipped model, compressed (final/model_compressed.pb; final/model.pb is the plain frozen one)."""
+        from nucleate.models.pipeline.train import compress_model, train_model  # noqa: PLC0415
 
         model = self.work / "final" / "model.pb"
         if not model.is_file():
@@ -307,7 +320,7 @@ class Pipeline:
             train_model(model.parent, self.deepmd_systems(self.scale.rounds), list(self.test_systems().values()),
                         steps=self.scale.final_steps, seed=self.seed)
             self.log(f"train final model: {self.scale.final_steps} steps ({time.perf_counter() - began:.1f} s)")
-        return model
+        return compress_model(model.parent, model, model.with_name("model_compressed.pb"))
 
 
 def _without_runaway_labels(frames: FrameSet, labels: Labels, path: Path, log) -> Labels:

@@ -37,6 +37,24 @@ def accuracy(p: Pipeline, model: Path) -> dict:
     return rows
 
 
+def compression_error(p: Pipeline, model: Path) -> float | None:
+    """Largest force difference (eV/A) between the compressed model and the plain frozen one on the held-out frames."""
+    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+
+    plain = model.parent / "model.pb"
+    if plain == model:
+        return None
+    systems = p.test_systems()
+    outdir = p.work / "final" / "test_uncompressed"
+    if not all((outdir / f"{name}.f.out").is_file() for name in systems):
+        dp_test(plain, systems, outdir)
+    worst = 0.0
+    for name in systems:
+        a, b = (np.loadtxt(d / f"{name}.f.out", ndmin=2)[:, 3:6] for d in (outdir, p.work / "final" / "test"))
+        worst = max(worst, float(np.abs(a - b).max()))
+    return worst
+
+
 def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
     path = p.work / "cp2k" / "cp2k_labels.npz"
     if not path.is_file():
@@ -242,7 +260,7 @@ def frames_by_round(p: Pipeline) -> list[int]:
 def run_test(p: Pipeline, output: Path | None) -> dict:
     from nucleate.models.pipeline.card import write_model_card  # noqa: PLC0415
     from nucleate.models.pipeline.cp2k import cp2k_version  # noqa: PLC0415
-    from nucleate.models.pipeline.train import training_config  # noqa: PLC0415
+    from nucleate.models.pipeline.train import COMPRESS_STRIDE, training_config  # noqa: PLC0415
     from nucleate.models.pipeline.xtb import tblite_version  # noqa: PLC0415
 
     began = time.perf_counter()
@@ -257,6 +275,9 @@ def run_test(p: Pipeline, output: Path | None) -> dict:
         "cp2k": cp2k_comparison(p, model),
         "stability": stability(p, model),
         "model_bytes": model.stat().st_size,
+        "uncompressed_model_bytes": (model.parent / "model.pb").stat().st_size,
+        "compress_stride": COMPRESS_STRIDE,
+        "compression_max_force_difference_ev_per_angstrom": compression_error(p, model),
         "training": training_config(["..."], [], steps=p.scale.final_steps, seed=p.seed),
     }
     metrics["test_seconds"] = time.perf_counter() - began
@@ -264,6 +285,7 @@ def run_test(p: Pipeline, output: Path | None) -> dict:
     write_model_card(metrics, p.work / "final" / "MODEL_CARD.md")
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
-        for name in ("model.pb", "MODEL_CARD.md", "metrics.json", "input.json"):
+        shutil.copy(model, output / "model.pb")
+        for name in ("MODEL_CARD.md", "metrics.json", "input.json"):
             shutil.copy(p.work / "final" / name, output / name)
     return metrics
