@@ -71,14 +71,15 @@ class Scale:
 SMOKE = Scale("smoke", initial_frames=2, squeezed_frames=1, distorted_frames=1, thermal_frames=2, thermal_every=2, thermal_max_atoms=110,
               test_frames=1, rounds=1, explore_steps=20, explore_frames=1, committee=2, train_steps=20, final_steps=20,
               cp2k_frames=0, stability_ps=0.01, minimize_iterations=5, kinds=("methanol", "AgL", "AgL_vacuum"))
-# About three and a half hours on 2 cores (measured with one round: labels ~30 min, xTB MD ~22 min,
-# training ~22 min, exploration ~5 min, the two 20 ps checks side by side ~60-80 min; a second round
-# adds ~15 min). Two rounds: the second explores with a committee that has seen the thermal frames and,
-# with per-atom deviations, also carves the bulk methanol where it fails (the third build, one round,
-# broke methanol far from the solutes, which solute-centred carving never labelled).
+# About four and a half hours on 2 cores (measured stage by stage over builds 3-6: round-0 labels ~40 min
+# with the distorted frames, xTB MD ~22 min, four committees of two ~30 min, exploration ~5 min per round,
+# the final 100,000 steps ~60 min, the two 20 ps checks side by side ~40 min with the compressed model).
+# Three rounds: later committees have seen the thermal frames and, with per-atom deviations, also carve the
+# bulk methanol where it fails (the third build, one round, broke methanol far from the solutes, which
+# solute-centred carving never labelled).
 # CP2K is off: no PBE-D3 frame of even 18 atoms finished within 10 minutes on this machine.
 FULL = Scale("full", initial_frames=40, squeezed_frames=20, distorted_frames=40, thermal_frames=40, thermal_every=20, thermal_max_atoms=110,
-             test_frames=10, rounds=2, explore_steps=600,
+             test_frames=10, rounds=3, explore_steps=600,
              explore_frames=20, committee=2, train_steps=6000, final_steps=100000, cp2k_frames=0, stability_ps=20.0,
              minimize_iterations=300)
 SCALES = {s.name: s for s in (SMOKE, FULL)}
