@@ -38,6 +38,7 @@ def run_pipeline(workdir: str | Path, *, stage: str = "all", scale: str = "full"
     from nucleate.models.pipeline.testing import run_test  # noqa: PLC0415
 
     metrics = run_test(p, Path(output) if output else None)
-    log(f"model: {p.work / 'final' / 'model.pb'}; card: {p.work / 'final' / 'MODEL_CARD.md'}"
+    log(f"model: {p.work / 'final' / 'model_compressed.pb'} (plain frozen: model.pb beside it); "
+        f"card: {p.work / 'final' / 'MODEL_CARD.md'}"
         + (f"; copied to {output}" if output else ""))
     return metrics

@@ -10,7 +10,8 @@ Work folder layout (every file is written atomically; a stage skips what already
     round_NNN/models/mK/model.pb     committee trained on rounds 0..NNN
     test/frames|labels/<kind>.npz    held-out frames (independent random stream)
     cp2k/                            CP2K PBE-D3 validation frames and labels
-    final/model.pb, final/test/      shipped model, dp test outputs, stability runs, metrics.json
+    final/model_compressed.pb        shipped model (dp compress of final/model.pb, the plain frozen one)
+    final/test/, final/stability/    dp test outputs, stability runs; final/metrics.json, MODEL_CARD.md
 """
 
 from __future__ import annotations
