@@ -321,6 +321,21 @@ def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, mo
     assert np.allclose(solvent.positions[0][4], far_o) or np.allclose(solvent.positions[0][4] % packed.box, far_o)
 
 
+def test_a_kind_explored_into_solvent_spheres_only_is_not_explored_again(tmp_path, monkeypatch):
+    from nucleate.models.pipeline.recipe import SMOKE
+    from nucleate.models.pipeline.stages import Pipeline
+
+    p = Pipeline(tmp_path / "work", SMOKE, seed=1, log=lambda *_: None)
+    p.kinds = [kind("AgL")]
+    sphere = FrameSet("AgL_solvent", ["O", "H"], np.zeros((1, 2, 3)), ["round 1: solvent sphere"])
+    calls = []
+    monkeypatch.setattr(Pipeline, "_explored", lambda self, k, r: calls.append(k.name) or {"AgL_solvent": sphere})
+    p.sample(1)
+    p.sample(1)
+    assert calls == ["AgL"]
+    assert [f.name for f in p.frame_files(1)] == ["AgL_solvent.npz"]
+
+
 def test_model_deviation_rows_of_the_md_follow_the_minimisation():
     # a minimisation wrote rows at steps 0, 6, 12, then reset_timestep 0 and the MD wrote 0, 6, 12, 18
     steps = np.array([0, 6, 12, 0, 6, 12, 18])

@@ -74,7 +74,7 @@ class Pipeline:
         frames_dir = self.round_dir(r) / "frames"
         for k in self.kinds:
             path = frames_dir / f"{k.name}.npz"
-            if path.is_file():
+            if path.is_file() or path.with_suffix(".none").is_file():
                 continue
             began = time.perf_counter()
             if r == 0:
@@ -88,6 +88,10 @@ class Pipeline:
                     explored[stem].save(frames_dir / f"{stem}.npz")
                     self.log(f"sample round {r} {stem}: {len(explored[stem])} frames of {explored[stem].natoms} atoms "
                              f"({time.perf_counter() - began:.1f} s)")
+                if k.name not in explored:  # no solute-centred frame: mark the kind as sampled all the same
+                    frames_dir.mkdir(parents=True, exist_ok=True)
+                    path.with_suffix(".none").write_text(f"explored, {sum(map(len, explored.values()))} frames, "
+                                                         "none solute-centred\n")
                 continue
             frames.save(path)
             self.log(f"sample round {r} {k.name}: {len(frames)} frames of {frames.natoms} atoms "
