@@ -147,8 +147,8 @@ def summarize(rundir: Path, stream=None) -> int:
         lines.append(f"  free energy      {fes_file} (+ .png): sum of hills, "
                      f"{barrier:.1f} {energy_unit} between its lowest and highest sampled points")
     if cv_name == "s1":
-        lines.append("  note             the embedded Ag6 model is a workflow demonstration: methanol breaks after about "
-                     "7 ps in this box and within 0.1 ps in the denser Ag6L6 box (models/ag6/MODEL_CARD.md); "
+        lines.append("  note             the embedded Ag6 model is a demonstration model trained on GFN2-xTB, not the "
+                     "study's DFT (models/ag6/MODEL_CARD.md: its errors, stability and limits); "
                      "bring your own model with --model for science")
     lines.append(f"  next             nucleate reweight {run.path / 'COLVAR'} --cv {cv_name} --bias metad.rbias "
                  f"--temp {manifest['temperature_K']:.0f} --blocks 5 -o fes_reweighted.dat")
