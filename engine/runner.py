@@ -200,14 +200,17 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
                 step = lmp.step
                 _check_finite(lmp.lmp, coupling, step)
                 bar.update(step)
-                ending = mark == target or stop.signal is not None
+                # read the flag once: a signal arriving while a toggle checkpoint is recorded must not end the
+                # segment without restart.end; it is honoured at the next mark instead
+                stopping = stop.signal is not None
+                ending = mark == target or stopping
                 if ending:
                     if coupling:
                         coupling.finalize()  # flush PLUMED's files up to this step before recording sizes
                     _write_final_checkpoint(lmp, run, step)
                 elif mark % spec.output.checkpoint == 0:
                     _record_toggle_checkpoint(run, step)
-                if stop.signal is not None:
+                if stopping:
                     status = "interrupted"
                     break
             else:
