@@ -97,33 +97,26 @@ class Pipeline:
             self.log(f"sample round {r} {k.name}: {len(frames)} frames of {frames.natoms} atoms "
                      f"({time.perf_counter() - began:.1f} s)")
         if r == 0:
-            self._sample_squeezed(frames_dir)
-            self._sample_distorted(frames_dir)
+            self._sample_condensed_extras(frames_dir)
             self._sample_thermal(frames_dir)
             self._sample_held_out()
 
-    def _sample_squeezed(self, frames_dir: Path) -> None:
-        """Close intermolecular contacts (see sampling.SQUEEZE_FACTOR), one extra file per condensed kind."""
-        for k in self.kinds:
-            path = frames_dir / f"{k.name}_squeezed.npz"
-            if k.vacuum or not self.scale.squeezed_frames or path.is_file():
-                continue
-            began = time.perf_counter()
-            frames = sampling.initial_frames(k, self.scale.squeezed_frames, self.seed, self.work / "boxes", "train",
-                                             squeeze=True)
-            frames.save(path)
-            self.log(f"sample round 0 {k.name} squeezed: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
-
-    def _sample_distorted(self, frames_dir: Path) -> None:
-        """Proton shifts and H-H contacts (see sampling.PROTON_SHIFT_ANGSTROM), one extra file per condensed kind."""
-        for k in self.kinds:
-            path = frames_dir / f"{k.name}_distorted.npz"
-            if k.vacuum or not self.scale.distorted_frames or path.is_file():
-                continue
-            began = time.perf_counter()
-            frames = sampling.distorted_frames(k, self.scale.distorted_frames, self.seed, self.work / "boxes")
-            frames.save(path)
-            self.log(f"sample round 0 {k.name} distorted: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
+    def _sample_condensed_extras(self, frames_dir: Path) -> None:
+        """One extra file per condensed kind and recipe: close intermolecular contacts (<kind>_squeezed, see
+        sampling.SQUEEZE_FACTOR) and proton shifts / H-H contacts (<kind>_distorted, see sampling.PROTON_SHIFT_ANGSTROM)."""
+        boxes = self.work / "boxes"
+        extras = {"squeezed": (self.scale.squeezed_frames, lambda k, n: sampling.initial_frames(
+                      k, n, self.seed, boxes, "train", squeeze=True)),
+                  "distorted": (self.scale.distorted_frames, lambda k, n: sampling.distorted_frames(k, n, self.seed, boxes))}
+        for suffix, (count, make) in extras.items():
+            for k in self.kinds:
+                path = frames_dir / f"{k.name}_{suffix}.npz"
+                if k.vacuum or not count or path.is_file():
+                    continue
+                began = time.perf_counter()
+                frames = make(k, count)
+                frames.save(path)
+                self.log(f"sample round 0 {k.name} {suffix}: {len(frames)} frames ({time.perf_counter() - began:.1f} s)")
 
     def _sample_thermal(self, frames_dir: Path) -> None:
         """GFN2-xTB Langevin MD of each small kind's carved cluster (or bare molecule), 300 or 450 K."""

@@ -37,13 +37,12 @@ def accuracy(p: Pipeline, model: Path) -> dict:
     return rows
 
 
-def compression_error(p: Pipeline, model: Path) -> float | None:
-    """Largest force difference (eV/A) between the compressed model and the plain frozen one on the held-out frames."""
+def compression_error(p: Pipeline, model: Path) -> float:
+    """Largest force difference (eV/A) between the compressed model and the plain frozen one (final/model.pb)
+    on the held-out frames; `accuracy` has already run dp test of the compressed one into final/test."""
     from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
 
     plain = model.parent / "model.pb"
-    if plain == model:
-        return None
     systems = p.test_systems()
     outdir = p.work / "final" / "test_uncompressed"
     if not all((outdir / f"{name}.f.out").is_file() for name in systems):
