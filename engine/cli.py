@@ -21,7 +21,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, help="number of steps (with --continue: additional steps)")
     p.add_argument("--continue", dest="continue_run", action="store_true",
                    help="resume the run directory from its last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory (kept beside it)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again from step 0: with a spec, replace the run directory (kept beside it); with a run "
+                   "directory, keep its earlier outputs in replaced-<time>/ inside it")
     _model_option(p)
     p.set_defaults(func=_run)
 
@@ -63,7 +65,7 @@ def _render(args) -> int:
     plumed = run.path / "plumed.dat"
     if args.show and plumed.exists():
         print(plumed.read_text())
-    print(f"run it with:  nucleate run {run.path} --continue   (locally)  or  lmp -in in.lammps  (LAMMPS with PLUMED+DeePMD)")
+    print(f"run it with:  nucleate run {run.path}   (locally)  or  lmp -in in.lammps  (LAMMPS with PLUMED+DeePMD)")
     return 0
 
 
@@ -75,28 +77,33 @@ def _run(args) -> int:
     from .runner import execute
 
     target = Path(args.target)
+    if args.steps is not None and args.steps < 1:
+        raise NucleateError(f"--steps must be a positive number of steps, got {args.steps}")
     if args.model and (args.continue_run or target.is_dir()):
         raise NucleateError(f"--model applies to a spec file; the run directory {target} keeps the model it was "
                             "rendered with (render the spec again with --model for another)")
     if args.continue_run:
         if args.output and Path(args.output).resolve() != target.resolve():
             raise NucleateError("with --continue give the run directory itself, without -o")
+        if args.overwrite:
+            raise NucleateError("--continue and --overwrite contradict each other: choose one")
         result = execute(target, steps=args.steps, continue_run=True)
     elif target.is_dir():
-        run = rd.RunDirectory(target)
-        if not run.exists:
+        if not rd.RunDirectory(target).exists:
             raise NucleateError(f"{target} is a directory but not a run directory (no manifest.json)")
-        if run.has_run() and not args.overwrite:
-            raise NucleateError(f"{target} already holds a run; use --continue to extend it")
-        result = execute(target, steps=args.steps)
+        result = execute(target, steps=args.steps, overwrite=args.overwrite)
     else:
         if not args.output:
             raise NucleateError("give the run directory with -o DIR")
         run = render_run(_spec_with_model(target, args.model), args.output, overwrite=args.overwrite, command_line=sys.argv)
         result = execute(run.path, steps=args.steps)
     if result.status == "interrupted":
-        print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"
-              f"  nucleate run {result.rundir} --continue", file=sys.stderr)
+        if rd.RunDirectory(result.rundir).checkpoint() is None:
+            print(f"interrupted before the first step; nothing to keep. Start it again with:\n"
+                  f"  nucleate run {result.rundir}", file=sys.stderr)
+        else:
+            print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"
+                  f"  nucleate run {result.rundir} --continue", file=sys.stderr)
         return 130
     print(f"{result.rundir}: steps {result.start_step}-{result.end_step} done; MD {result.steps_per_s:.1f} steps/s, "
           f"{result.wall_s:.1f} s in all (start-up included)")

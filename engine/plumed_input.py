@@ -92,13 +92,28 @@ def check_plumed_input(path: Path) -> None:
             )
 
 
+# Keywords naming a file an action writes (inputs such as INCLUDE FILE= or READ FILE= are not outputs).
+_OUTPUT_KEYS = ("FILE", "STATE_WFILE", "GRID_WFILE")
+_READ_ONLY_ACTIONS = {"INCLUDE", "READ", "LOAD", "PDB2CONSTANT", "PATHMSD", "PROPERTYMAP", "RMSD", "DRMSD"}
+
+
 def output_files(text: str) -> list[str]:
-    """Files the input writes (FILE=, STATE_WFILE=), so restarts can protect them."""
+    """Files the input writes (FILE=, STATE_WFILE=, GRID_WFILE=), so restarts can protect them.
+
+    Multiple-walker METAD writes its hills as `WALKERS_DIR/FILE.WALKERS_ID` (PLUMED's naming, checked
+    with `plumed driver`); the other walkers' files are only read and are not listed."""
     names = []
     for line in logical_lines(text):
-        for key in ("FILE", "STATE_WFILE"):
+        if line.action in _READ_ONLY_ACTIONS:
+            continue
+        for key in _OUTPUT_KEYS:
             value = keyword(line, key)
-            if value and value not in names:
+            if not value:
+                continue
+            walkers_dir, walker_id = keyword(line, "WALKERS_DIR"), keyword(line, "WALKERS_ID")
+            if key == "FILE" and line.action == "METAD" and keyword(line, "WALKERS_N") and walker_id is not None:
+                value = f"{walkers_dir or '.'}/{value}.{walker_id}"
+            if value not in names:
                 names.append(value)
     return names
 

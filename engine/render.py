@@ -95,7 +95,7 @@ def pair_lines(spec: RunSpec, start_step: int = 0) -> tuple[str, list[str]]:
 
 def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bool = False,
                  start_step: int = 0, restart_file: str = rd.RESTART_END, input_name: str = rd.INPUT,
-                 data=None) -> str:
+                 data=None, restart_toggle: tuple[str, str] = rd.RESTART_TOGGLE) -> str:
     """Render in.lammps; mode "hpc" uses `fix plumed`, "local" the in-process coupling."""
     data = data or read_data(spec.system.data)
     pair_style_line, pair_coeff_lines = pair_lines(spec, start_step if continuation else 0)
@@ -104,7 +104,7 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
         "lammps/in.lammps.j2",
         version=__version__, name=spec.name, spec_source=spec.source or "a Python RunSpec", mode=mode,
         input_name=input_name, continuation=continuation, start_step=start_step,
-        restart_file=restart_file, restart_toggle=rd.RESTART_TOGGLE, data_file=rd.DATA, masses=masses_for(spec, data),
+        restart_file=restart_file, restart_toggle=restart_toggle, data_file=rd.DATA, masses=masses_for(spec, data),
         pair_style_line=pair_style_line, pair_coeff_lines=pair_coeff_lines,
         timestep_ps=md_.timestep_ps, timestep_fs=md_.timestep_fs,
         plumed=has_plumed, plumed_file=rd.PLUMED, plumed_log="plumed.log",

@@ -10,8 +10,10 @@ from the last checkpoint after a normal end, an interrupt or a kill.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +26,12 @@ from nucleate.systems import read_data
 
 from . import rundir as rd
 from .plumed_coupling import PlumedCoupling
+from .plumed_input import output_files
 from .progress import Progress
 from .render import lammps_input, masses_for, spec_from_rundir
 from .spec import RunSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,10 +71,17 @@ def check_models(spec: RunSpec) -> None:
 
 
 class _StopRequest:
-    """SIGINT/SIGTERM set a flag; the run stops at the next chunk boundary with a checkpoint."""
+    """SIGINT/SIGTERM ask for a clean stop: the run ends after the current step with a checkpoint.
+
+    The handler never raises: a Python exception raised while LAMMPS is inside the PLUMED callback
+    would cut that step's COLVAR row or hill.  The first request makes LAMMPS end its `run` after
+    the step in progress (`force_timeout`, checked every step); later ones are only acknowledged,
+    the stop already under way finishes its checkpoint.  `kill -9` remains safe: the last checkpoint
+    on disk is always intact."""
 
     def __init__(self):
         self.signal: int | None = None
+        self.lmp = None  # set once LAMMPS exists, so that a request can end a run mid-chunk
         self._previous: dict[int, object] = {}
 
     def __enter__(self):
@@ -79,9 +91,17 @@ class _StopRequest:
         return self
 
     def _handle(self, signum, _frame):
-        if self.signal is not None:  # second Ctrl-C: stop now
-            raise KeyboardInterrupt
+        if self.signal is not None:
+            os.write(2, b"nucleate: already stopping; writing the checkpoint\n")
+            return
         self.signal = signum
+        os.write(2, b"nucleate: stopping after this step; writing a checkpoint (a kill -9 is safe too)\n")
+        if self.lmp is not None:
+            self.lmp.force_timeout()
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
 
     def __exit__(self, *exc):
         for sig, handler in self._previous.items():
@@ -112,9 +132,8 @@ class _Lammps:
             raise NucleateError(f"{source}: LAMMPS stopped at step {step} on `{line.strip()}`: {_lammps_message(exc)}") from None
 
     def execute(self, script: str, name: str) -> None:
-        for lineno, raw in enumerate(script.splitlines(), start=1):
-            line = raw.strip()  # LAMMPS strips comments itself, respecting quotes
-            if line and not line.startswith("#"):
+        for lineno, line in lammps_lines(script):
+            if line and not line.startswith("#"):  # LAMMPS strips trailing comments itself, respecting quotes
                 self.command(line, source=f"{name} line {lineno}")
 
     @property
@@ -123,6 +142,26 @@ class _Lammps:
             return int(self.lmp.extract_global("ntimestep"))
         except Exception:  # noqa: BLE001 - before the box exists
             return 0
+
+
+def lammps_lines(script: str) -> list[tuple[int, str]]:
+    """Split an input as LAMMPS's own reader does: on "\\n" only (str.splitlines would also split on
+    form feed, U+2028 and others, which LAMMPS keeps inside a line), joining a line that ends in `&`
+    with the next.  Returns (first line number, stripped text)."""
+    out: list[tuple[int, str]] = []
+    pending, first = "", 0
+    for lineno, raw in enumerate(script.split("\n"), start=1):
+        text = raw.rstrip()
+        if not pending:
+            first = lineno
+        if text.endswith("&"):
+            pending += text[:-1] + " "
+            continue
+        out.append((first, (pending + text).strip()))
+        pending = ""
+    if pending:
+        out.append((first, pending.strip()))
+    return out
 
 
 def _lammps_message(exc: Exception) -> str:
@@ -139,103 +178,229 @@ def _lammps_message(exc: Exception) -> str:
 
 
 def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool = False,
-            progress_stream=None) -> RunResult:
+            overwrite: bool = False, progress_stream=None) -> RunResult:
+    """Run a rendered run directory in this process, or continue it from its last checkpoint.
+
+    `steps` is the segment's length (default: the spec's `md.steps`; with `continue_run`, the steps
+    to add).  `overwrite` starts again from step 0, keeping the earlier attempt's files in
+    `replaced-<time>/`; a directory whose first segment failed before any checkpoint is started
+    again the same way without it.  One process at a time: a second one is refused.
+
+        >>> from nucleate.engine.render import render_run
+        >>> run = render_run(load_spec("spec.yaml"), "run/")          # doctest: +SKIP
+        >>> execute(run.path).status                                  # doctest: +SKIP
+        'completed'
+    """
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise NucleateError(f"the number of steps must be a positive integer, got {steps!r}")
     run = rd.RunDirectory(rundir)
-    spec = spec_from_rundir(run)
-    checkpoint = run.checkpoint()
+    run.manifest()  # a clear message if this is not a run directory
+    with run.lock():
+        return _execute_locked(run, steps=steps, continue_run=continue_run, overwrite=overwrite,
+                               progress_stream=progress_stream)
+
+
+@dataclass
+class _Plan:
+    start: int
+    target: int
+    checkpoint: dict | None  # the checkpoint resumed from (continuations only)
+
+
+def _plan_segment(run: rd.RunDirectory, spec: RunSpec, *, steps: int | None, continue_run: bool,
+                  overwrite: bool, external: list[Path]) -> _Plan:
     if continue_run:
+        checkpoint, notes = run.usable_checkpoint()
+        for note in notes:
+            log.warning("%s", note)
         if checkpoint is None:
-            raise NucleateError(f"{run.path} has no checkpoint to continue from; start it with `nucleate run {run.path}`")
+            if not notes:
+                raise NucleateError(f"{run.path} has no checkpoint to continue from (no step of it was completed); "
+                                    f"start it with `nucleate run {run.path}`")
+            raise NucleateError(f"{run.path} has no intact checkpoint left ({'; '.join(notes)}); start again with "
+                                f"`nucleate run {run.path} --overwrite` (the old outputs are kept aside)")
         start = int(checkpoint["step"])
         target = start + steps if steps is not None else spec.md.steps
         if target <= start:
             raise NucleateError(f"{run.path} already reached step {start} (the spec asks for {spec.md.steps}); "
                                 "give --steps N to run N more steps")
-    else:
-        if run.has_run():
-            raise NucleateError(f"{run.path} already holds a run; use --continue to extend it or --overwrite to replace it")
-        start, target = 0, steps if steps is not None else spec.md.steps
+        return _Plan(start, target, checkpoint)
+    if run.has_run():
+        # no step of the earlier attempt was checkpointed: nothing to continue, so run it again
+        failed_start = not overwrite and run.checkpoint() is None
+        if not (overwrite or failed_start):
+            raise NucleateError(f"{run.path} already holds a run; use --continue to extend it or --overwrite to "
+                                "start it again (the old outputs are kept aside)")
+        aside = run.set_aside_attempt(external)
+        if aside is not None:
+            why = "started again" if overwrite else "its earlier attempt ended before any checkpoint"
+            log.warning("%s: %s; the earlier attempt's files are kept in %s", run.path, why, aside)
+    target = steps if steps is not None else spec.md.steps
+    if target < 1:
+        raise NucleateError(f"{run.path}: the spec asks for {target} steps, so there is nothing to run; "
+                            "give --steps N")
+    return _Plan(0, target, None)
 
-    check_models(spec)
+
+def _plumed_outputs(run: rd.RunDirectory) -> list[Path]:
+    """Files plumed.dat writes, resolved from the run directory (PLUMED's working directory)."""
+    if not (run / rd.PLUMED).exists():
+        return []
+    return [(run.path / name).resolve() for name in output_files((run / rd.PLUMED).read_text(errors="replace"))]
+
+
+def _toggle_order(resumed_from: str | None) -> tuple[str, str]:
+    """LAMMPS's `restart N a b` writes `a` first in every new process: never list first the file a
+    continuation resumes from, or a kill right after that first write destroys the only checkpoint."""
+    a, b = rd.RESTART_TOGGLE
+    return (b, a) if resumed_from == a else (a, b)
+
+
+def _write_local_input(run: rd.RunDirectory, spec: RunSpec, data, *, has_plumed: bool, plan: _Plan) -> str:
+    """Write the exact input this segment runs into the run directory: what runs is what is on disk."""
+    continuation = plan.checkpoint is not None
+    name = f"{rd.LOCAL_INPUT_PREFIX}.from-step-{plan.start}.lammps" if continuation else f"{rd.LOCAL_INPUT_PREFIX}.lammps"
+    resumed_from = plan.checkpoint["restart_file"] if continuation else None
+    script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continuation,
+                          start_step=plan.start, data=data, restart_file=resumed_from or rd.RESTART_END,
+                          restart_toggle=_toggle_order(resumed_from), input_name=name)
+    tmp = run / (name + ".tmp")
+    try:
+        tmp.write_text(script)
+        os.replace(tmp, run / name)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise NucleateError(f"cannot write {run / name}: {exc.strerror or exc}") from None
+    return name
+
+
+def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, progress_stream) -> RunResult:
+    spec = spec_from_rundir(run)
     has_plumed = (run / rd.PLUMED).exists()
+    external = _plumed_outputs(run)
+    plan = _plan_segment(run, spec, steps=steps, continue_run=continue_run, overwrite=overwrite, external=external)
+    start, target = plan.start, plan.target
+    check_models(spec)
     cwd = os.getcwd()
     os.chdir(run.path)
     t0 = time.perf_counter()
-    status, coupling, lmp, step, md_rate = "failed", None, None, start, 0.0
-    try:
-        if continue_run:
-            moved = run.set_aside_after(checkpoint["file_sizes"], start)
-            for path in moved:
-                print(f"nucleate: output written after the step-{start} checkpoint kept in {path.name}")
-        lmp = _Lammps(run, continue_run)
-        data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
-        script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continue_run, start_step=start, data=data,
-                              restart_file=checkpoint["restart_file"] if continue_run else rd.RESTART_END)
-        with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
-            lmp.execute(script, f"{rd.INPUT} (local)")
-        if has_plumed:
-            data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, data)])
-            coupling = PlumedCoupling(
-                lmp.lmp, run / rd.PLUMED, run / (f"plumed.{start}.log" if continue_run else "plumed.log"),
-                timestep_ps=spec.md.timestep_ps, natoms=int(lmp.lmp.get_natoms()), masses_by_type=data_masses,
-                restart_step=start if continue_run else None, restart=continue_run)
-            coupling.attach()
-
-        every = spec.output.progress or max(1, min(spec.output.checkpoint, spec.output.thermo * 10))
-        marks = _boundaries(start, target, every, spec.output.checkpoint)
-        if coupling:
-            coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
-        bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name)
-        with _StopRequest() as stop:
+    status, coupling, lmp, step, md_rate, input_name = "failed", None, None, start, 0.0, None
+    with _StopRequest() as stop:
+        try:
             if continue_run:
+                for path in run.set_aside_after(plan.checkpoint["file_sizes"], start):
+                    log.warning("output written after the step-%d checkpoint kept in %s", start, path)
+            lmp = _Lammps(run, continue_run)
+            stop.lmp = lmp.lmp
+            data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
+            input_name = _write_local_input(run, spec, data, has_plumed=has_plumed, plan=plan)
+            with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
+                lmp.execute((run / input_name).read_text(), input_name)
+            if continue_run:
+                _check_restored_step(lmp, plan.checkpoint)
+            if has_plumed:
+                data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, data)])
+                coupling = PlumedCoupling(
+                    lmp.lmp, run / rd.PLUMED, run / (f"plumed.{start}.log" if continue_run else "plumed.log"),
+                    timestep_ps=spec.md.timestep_ps, natoms=int(lmp.lmp.get_natoms()), masses_by_type=data_masses,
+                    restart_step=start if continue_run else None, restart=continue_run)
+                coupling.attach()
+
+            every = spec.output.progress or max(1, min(spec.output.checkpoint, spec.output.thermo * 10))
+            marks = _boundaries(start, target, every, spec.output.checkpoint)
+            if coupling:
+                coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
+            bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name)
+            if continue_run and not stop.requested:
                 # LAMMPS re-writes dump/thermo rows for the restart step during setup; drop those duplicates.
                 lmp.command("run 0 post no", source="(continue setup)")
                 _raise_pending(coupling)
-                run.cut_back(checkpoint["file_sizes"], [rd.THERMO, rd.DUMP])
+                run.cut_back(plan.checkpoint["file_sizes"], [rd.THERMO, rd.DUMP])
             step = start
-            for k, mark in enumerate(marks):
-                pre = "no" if (continue_run or k > 0) else "yes"
-                lmp.command(f"run {mark - step} pre {pre} post no", source=f"(steps {step}-{mark})")
-                _raise_pending(coupling)
-                step = lmp.step
-                _check_finite(lmp.lmp, coupling, step)
-                bar.update(step)
-                # read the flag once: a signal arriving while a toggle checkpoint is recorded must not end the
-                # segment without restart.end; it is honoured at the next mark instead
-                stopping = stop.signal is not None
-                ending = mark == target or stopping
-                if ending:
-                    if coupling:
-                        coupling.finalize()  # flush PLUMED's files up to this step before recording sizes
-                    _write_final_checkpoint(lmp, run, step)
-                elif mark % spec.output.checkpoint == 0:
-                    _record_toggle_checkpoint(run, step)
-                if stopping:
-                    status = "interrupted"
-                    break
-            else:
-                status = "completed"
-        bar.close(step, status)
-        md_rate = bar.rate(step)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise NucleateError(f"{run.path}: stopped hard at step {lmp.step if lmp else start}; continue from the last "
-                            f"checkpoint with `nucleate run {run.path} --continue`") from None
-    finally:
-        wall = time.perf_counter() - t0
-        if coupling:
-            coupling.finalize()
-        if lmp is not None:
-            with contextlib.suppress(Exception):
-                lmp.lmp.close()
-        os.chdir(cwd)
-        done = max(step - start, 0)
-        run.add_segment({"kind": "continue" if continue_run else "run", "start_step": start, "end_step": step,
-                         "target_step": target, "status": status, "wall_s": round(wall, 3),
-                         "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
-                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            status = _run_marks(lmp, run, spec, coupling, stop, bar, marks, start=start, target=target,
+                                fresh=not continue_run, external=external)
+            step = lmp.step if status != "interrupted-before-start" else start
+            status = "interrupted" if status.startswith("interrupted") else status
+            bar.close(step, status)
+            md_rate = bar.rate(step)
+        except KeyboardInterrupt:  # only without our handlers (not the main thread)
+            status = "interrupted"
+            raise NucleateError(f"{run.path}: stopped hard at step {lmp.step if lmp else start}; continue from the "
+                                f"last checkpoint with `nucleate run {run.path} --continue`") from None
+        finally:
+            wall = time.perf_counter() - t0
+            _close(coupling, lmp)
+            os.chdir(cwd)
+            done = max(step - start, 0)
+            segment = {"kind": "continue" if continue_run else "run", "start_step": start, "end_step": step,
+                       "target_step": target, "status": status, "wall_s": round(wall, 3),
+                       "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
+                       "input": input_name,
+                       "input_sha256": rd.sha256(run / input_name) if input_name and (run / input_name).exists() else None,
+                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            _record_segment(run, segment, failing=sys.exc_info()[0] is not None)
     return RunResult(status=status, start_step=start, end_step=step, wall_s=wall, steps_per_s=md_rate,
                      rundir=run.path)
+
+
+def _run_marks(lmp: "_Lammps", run: rd.RunDirectory, spec: RunSpec, coupling, stop: _StopRequest, bar,
+               marks: list[int], *, start: int, target: int, fresh: bool, external: list[Path]) -> str:
+    """Advance from mark to mark, checkpointing; returns the segment's status."""
+    step = start
+    for k, mark in enumerate(marks):
+        if stop.requested and step == start:
+            return "interrupted-before-start"  # nothing new since the last checkpoint (or none at all)
+        pre = "yes" if (fresh and k == 0) else "no"
+        lmp.command(f"run {mark - step} pre {pre} post no", source=f"(steps {step}-{mark})")
+        _raise_pending(coupling)
+        step = lmp.step
+        _check_finite(lmp.lmp, coupling, step)
+        _check_still_there(run)
+        bar.update(step)
+        # read the flag once: a signal arriving while a toggle checkpoint is recorded must not end the
+        # segment without restart.end; it is honoured at the next mark instead
+        stopping = stop.requested or step < mark  # a run cut short by a stop request ends before its mark
+        if step == mark and mark % spec.output.checkpoint == 0:
+            _record_toggle_checkpoint(run, step, external)  # also where the segment ends: one more fallback
+        if stopping or mark == target:
+            if coupling:
+                coupling.finalize()  # flush PLUMED's files up to this step before recording sizes
+            _write_final_checkpoint(lmp, run, step, external)
+            return "interrupted" if stopping and step < target else "completed"
+    return "completed"
+
+
+def _check_restored_step(lmp: "_Lammps", checkpoint: dict) -> None:
+    if lmp.step != int(checkpoint["step"]):
+        raise NucleateError(
+            f"{checkpoint['restart_file']} holds step {lmp.step}, but the checkpoint being resumed is step "
+            f"{checkpoint['step']}; nothing was run. Start again with --overwrite (old outputs kept aside)")
+
+
+def _check_still_there(run: rd.RunDirectory) -> None:
+    if not (run / rd.MANIFEST).exists():
+        raise NucleateError(f"the run directory {run.path} was deleted or moved during the run; stopped")
+
+
+def _close(coupling, lmp) -> None:
+    if coupling:
+        with contextlib.suppress(Exception):
+            coupling.finalize()
+    if lmp is not None:
+        with contextlib.suppress(Exception):
+            lmp.lmp.close()
+
+
+def _record_segment(run: rd.RunDirectory, segment: dict, *, failing: bool) -> None:
+    """Add the segment to the manifest; while another error is already on its way (a full disk, a deleted
+    directory), a failure here must not hide that error."""
+    try:
+        run.add_segment(segment)
+    except (NucleateError, OSError) as exc:
+        if not failing:
+            raise
+        log.warning("the segment record could not be added to %s: %s", run / rd.MANIFEST, exc)
 
 
 def _raise_pending(coupling: PlumedCoupling | None) -> None:
@@ -255,19 +420,23 @@ def _check_finite(lmp, coupling: PlumedCoupling | None, step: int) -> None:
             "intact. Check the model's domain (LOWEST-coordination guards) and the timestep.")
 
 
-def _record_toggle_checkpoint(run: rd.RunDirectory, step: int) -> None:
+def _record_toggle_checkpoint(run: rd.RunDirectory, step: int, external: list[Path]) -> None:
     """LAMMPS's `restart` command wrote this step's state into the newer of restart.a/b."""
     files = [run / name for name in rd.RESTART_TOGGLE if (run / name).exists()]
     if not files:
         raise NucleateError(f"LAMMPS wrote no restart file by step {step} in {run.path}")
     newest = max(files, key=lambda p: p.stat().st_mtime_ns)
-    run.record_checkpoint(step, newest.name)
+    run.record_checkpoint(step, newest.name, external)
 
 
-def _write_final_checkpoint(lmp: _Lammps, run: rd.RunDirectory, step: int) -> None:
+def _write_final_checkpoint(lmp: _Lammps, run: rd.RunDirectory, step: int, external: list[Path]) -> None:
     # write_restart re-initialises LAMMPS (which confuses `fix print` in later `pre no` runs),
     # so it is used only where this segment ends.
     tmp = rd.RESTART_END + ".tmp"
-    lmp.command(f"write_restart {tmp}", source="(checkpoint)")
-    os.replace(tmp, rd.RESTART_END)
-    run.record_checkpoint(step, rd.RESTART_END)
+    try:
+        lmp.command(f"write_restart {tmp}", source="(checkpoint)")
+        os.replace(tmp, rd.RESTART_END)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    run.record_checkpoint(step, rd.RESTART_END, external)

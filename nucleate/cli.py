@@ -7,7 +7,10 @@ command functions, never at start-up, so analysis commands stay fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import signal
 import sys
 
 from . import __version__
@@ -50,16 +53,54 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _log_to_stderr()
     try:
         result = args.func(args)
     except NucleateError as exc:
-        print(f"nucleate {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(args.command, str(exc))
+    except OSError as exc:  # a file the command writes or reads: read-only, full disk, a directory in the way
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(args.command, f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print(f"nucleate {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(result or 0)
 
 
+def entry() -> None:
+    """The `nucleate` executable: once the command is done (a run already stopped cleanly on the first
+    Ctrl-C), more Ctrl-Cs arriving while the process exits must not end it with a traceback."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def _error(command: str, message: str) -> int:
+    # one line: a user error is a message, never a traceback
+    print(f"nucleate {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (pytest and notebooks replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+def _log_to_stderr() -> None:
+    """Library code logs; the command shows its notes as `nucleate: ...` lines on stderr."""
+    root = logging.getLogger("nucleate")
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("nucleate: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
