@@ -28,5 +28,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from nucleate.studies.ag6.reproduce import reproduce  # noqa: PLC0415
 
-    reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs)
-    return 0
+    report = reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs)
+    return 0 if report is not None else 130

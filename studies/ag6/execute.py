@@ -7,7 +7,10 @@ Folder layout:  DIR/reproduction.json (scale, model and its SHA-256: a folder ke
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -76,7 +79,7 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
             spec = RunSpec.from_dict(run_spec(sim, scale, str(data), str(groups), model))
             render_run(spec, rundir, overwrite=True)
             result = execute(rundir, progress_stream=stream)
-        state = "done" if result.end_step >= target else "interrupted"
+        state = "done" if result.end_step >= target else "interrupted" if result.status == "interrupted" else "stopped"
         status.update(state=state, end_step=result.end_step, steps_per_s=round(result.steps_per_s, 3))
     except NucleateError as exc:
         checkpoint = RunDirectory(rundir).checkpoint() if (rundir / "manifest.json").is_file() else None
@@ -95,31 +98,81 @@ def _read_status(rundir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def run_all(outdir: Path, scale: str, model: Path, names: list[str], jobs: int = 1, log=print) -> dict[str, dict]:
-    """Run the named simulations (in `jobs` worker processes when > 1); returns their status by name."""
-    statuses: dict[str, dict] = {}
-    if jobs <= 1 or len(names) <= 1:
-        for name in names:
-            log(f"reproduce ag6: {name} ({_length(name, scale)})")
-            statuses[name] = run_simulation(name, str(outdir), scale, str(model))
-            log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
-        return statuses
-    import multiprocessing  # noqa: PLC0415
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+class _StopAll:
+    """SIGINT/SIGTERM stop a reproduction as a whole: the simulation in progress stops after its current
+    step with a checkpoint (the engine's own handler, here or in a worker, to which the signal is passed
+    on), no further simulation starts, and the caller writes no report."""
 
-    # longest first, so that the workers finish together; each worker logs its progress to a file
-    order = sorted(names, key=lambda n: -_cost(n, scale))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {}
-        for name in order:
-            (outdir / "logs").mkdir(parents=True, exist_ok=True)
-            log_file = outdir / "logs" / f"{name}.progress"
-            log(f"reproduce ag6: {name} ({_length(name, scale)}), progress in {log_file}")
-            futures[name] = pool.submit(run_simulation, name, str(outdir), scale, str(model), str(log_file))
-        for name in order:
-            statuses[name] = futures[name].result()
-            log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
-    return {name: statuses[name] for name in names}
+    def __init__(self):
+        self.requested = False
+        self.pool = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self):
+        with contextlib.suppress(ValueError):  # not the main thread
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame):
+        self.requested = True
+        # a terminal's Ctrl-C reaches the workers too; a scheduler's or kill's SIGTERM only this process
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signum)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def _worker_ignores_signals() -> None:
+    """Workers act on a stop only inside a run (where the engine's handler takes it); elsewhere the parent
+    decides, so a Ctrl-C between runs cannot break the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def run_all(outdir: Path, scale: str, model: Path, names: list[str], jobs: int = 1,
+            log=print) -> tuple[dict[str, dict], bool]:
+    """Run the named simulations (in `jobs` worker processes when > 1); returns their status by name and
+    whether a stop was requested (then simulations not yet started are left out)."""
+    statuses: dict[str, dict] = {}
+    with _StopAll() as stop:
+        if jobs <= 1 or len(names) <= 1:
+            for name in names:
+                if stop.requested:
+                    break
+                log(f"reproduce ag6: {name} ({_length(name, scale)})")
+                statuses[name] = run_simulation(name, str(outdir), scale, str(model))
+                stop.requested |= statuses[name]["state"] == "interrupted"
+                log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
+            return statuses, stop.requested
+        import multiprocessing  # noqa: PLC0415
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+        # longest first, so that the workers finish together; each worker logs its progress to a file
+        order = sorted(names, key=lambda n: -_cost(n, scale))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_ignores_signals) as pool:
+            stop.pool = pool
+            futures = {}
+            for name in order:
+                (outdir / "logs").mkdir(parents=True, exist_ok=True)
+                log_file = outdir / "logs" / f"{name}.progress"
+                log(f"reproduce ag6: {name} ({_length(name, scale)}), progress in {log_file}")
+                futures[name] = pool.submit(run_simulation, name, str(outdir), scale, str(model), str(log_file))
+            for name in order:
+                if stop.requested:
+                    for future in futures.values():
+                        future.cancel()  # not started yet: stays unstarted
+                if futures[name].cancelled():
+                    continue
+                statuses[name] = futures[name].result()
+                stop.requested |= statuses[name]["state"] == "interrupted"
+                log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
+    return {name: statuses[name] for name in names if name in statuses}, stop.requested
 
 
 def _cost(name: str, scale: str) -> float:

@@ -20,8 +20,9 @@ def _log(message: str) -> None:
 
 
 def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str = "quick",
-              only: list[str] | None = None, jobs: int = 1, log=_log) -> Path:
-    """Run the study at `scale` into `outdir` and write outdir/report/REPORT.md; returns its path."""
+              only: list[str] | None = None, jobs: int = 1, log=_log) -> Path | None:
+    """Run the study at `scale` into `outdir` and write outdir/report/REPORT.md; returns its path, or None
+    when a Ctrl-C/SIGTERM stopped it (run it again to resume)."""
     began = time.perf_counter()
     if scale not in SCALES:
         raise NucleateError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
@@ -36,7 +37,13 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
         model = ag6_model_path()
     model, outdir = Path(model), Path(outdir)
     state = execute.open_folder(outdir, scale, model)
-    statuses = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
+    statuses, stopped = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
+    if stopped:
+        again = " ".join(["nucleate reproduce ag6", f"-o {outdir}", f"--scale {scale}", f"--model {model}",
+                          *(f"--only {n}" for n in only or []), f"--jobs {jobs}"])
+        log(f"reproduce ag6: stopped; every simulation kept its last checkpoint and no report was written. "
+            f"Resume with:\n  {again}")
+        return None
     # the report covers every simulation that has output, also those run by an earlier --only call
     for sim in SIMULATIONS:
         if sim.name not in statuses and (outdir / "runs" / sim.name / execute.STATUS).is_file():
