@@ -121,6 +121,7 @@ class _Lammps:
     """A LAMMPS instance whose commands raise NucleateError naming the input line."""
 
     def __init__(self, run: rd.RunDirectory, continuation: bool):
+        self.run = run
         self.lmp = lammps_class()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
         self.command(f"log {rd.LOG}{' append' if continuation else ''}", source="(log)")
 
@@ -129,6 +130,7 @@ class _Lammps:
             self.lmp.command(line)
         except Exception as exc:  # the lammps module raises plain Exceptions with LAMMPS's message
             step = self.step
+            _check_still_there(self.run)  # LAMMPS's own message would only say it cannot open a file
             raise NucleateError(f"{source}: LAMMPS stopped at step {step} on `{line.strip()}`: {_lammps_message(exc)}") from None
 
     def execute(self, script: str, name: str) -> None:
@@ -400,7 +402,8 @@ def _record_segment(run: rd.RunDirectory, segment: dict, *, failing: bool) -> No
     except (NucleateError, OSError) as exc:
         if not failing:
             raise
-        log.warning("the segment record could not be added to %s: %s", run / rd.MANIFEST, exc)
+        if run.path.is_dir():  # a deleted directory has its own error on the way
+            log.warning("the segment record could not be added to %s: %s", run / rd.MANIFEST, exc)
 
 
 def _raise_pending(coupling: PlumedCoupling | None) -> None:

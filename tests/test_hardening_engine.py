@@ -300,3 +300,49 @@ def test_render_hint_names_a_command_that_works(tmp_path):
     assert command[:2] == ["nucleate", "run"]
     followed = _cli(*command[1:])
     assert followed.returncode == 0, followed.stderr
+
+
+# ---------------------------------------------------------------------------------------------- the world changes
+@pytest.mark.slow
+def test_run_directory_deleted_mid_run_is_a_clear_error(tmp_path):
+    _, rundir, proc = _start_long_run(tmp_path, "deleted", 200, stdout=subprocess.DEVNULL)
+    shutil.rmtree(rundir)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert "was deleted or moved during the run" in err.splitlines()[-1]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 400 kB tmpfs (root only; skipped elsewhere)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_full_disk_keeps_lammps_message_and_the_checkpoint_and_leaves_no_temporary_file(tmp_path, tiny_disk):
+    spec = _spec(tmp_path, 400_000)
+    spec["output"] = {"thermo": 1, "dump": 5, "checkpoint": 200}
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    rundir = tiny_disk / "run"
+    result = _cli("run", spec_path, "-o", rundir)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(error) == 1 and "No space left on device" in error[0] and "LAMMPS stopped at step" in error[0]
+    assert not [p.name for p in rundir.iterdir() if p.name.endswith(".tmp")]
+    checkpoint = json.loads((rundir / "checkpoint.json").read_text())["step"]
+    assert checkpoint >= 200
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(tiny_disk)], check=True)  # space again
+    result = _cli("run", rundir, "--continue", "--steps", "100")
+    assert result.returncode == 0, result.stderr
+    colvar = read_table(rundir / "COLVAR")
+    np.testing.assert_allclose(colvar[:, 0], np.arange(checkpoint + 101) * DT_FS)
