@@ -44,8 +44,10 @@ class RunResult:
     rundir: Path
 
 
-def check_models(spec: RunSpec) -> None:
-    """Load each DeePMD model once (about 1 s) to check it and its type map before LAMMPS starts."""
+def check_models(spec: RunSpec, origins: dict[str, str] | None = None) -> None:
+    """Load each DeePMD model once (about 1 s) to check it and its type map before LAMMPS starts.
+
+    `origins` maps a run directory's model copies to the user's files, which the messages name."""
     if not spec.potential.is_deepmd:
         return
     from nucleate.runtime import quiet_environment
@@ -57,16 +59,18 @@ def check_models(spec: RunSpec) -> None:
     except ImportError as exc:
         raise NucleateError(f"DeePMD-kit cannot be imported ({exc}); run `make setup`") from None
     for model in spec.potential.deepmd:
+        origin = (origins or {}).get(str(model))
+        shown = f"{origin} (copied into the run directory as {model.name})" if origin else str(model)
         try:
             with captured_stderr(fds=(1,)):  # the model summary; stderr kept for real errors
                 type_map = list(DeepPot(str(model)).get_type_map())
         except Exception as exc:  # DeePMD raises many types for unreadable models
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise NucleateError(f"DeePMD-kit cannot load the model {model}: {first}") from None
+            raise NucleateError(f"DeePMD-kit cannot load the model {shown}: {first}") from None
         missing = [e for e in spec.system.type_map if e not in type_map]
         if missing:
             raise NucleateError(
-                f"the model {model} has type map {type_map}, which lacks {missing} used by the system's "
+                f"the model {shown} has type map {type_map}, which lacks {missing} used by the system's "
                 f"type map {spec.system.type_map}; use a model trained on these elements")
 
 
@@ -251,6 +255,12 @@ def _plumed_outputs(run: rd.RunDirectory) -> list[Path]:
     return [(run.path / name).resolve() for name in output_files((run / rd.PLUMED).read_text(errors="replace"))]
 
 
+def _model_origins(run: rd.RunDirectory, spec: RunSpec) -> dict[str, str]:
+    """The user's model files behind the run directory's copies (as rendered), for messages."""
+    originals = run.manifest().get("spec", {}).get("potential", {}).get("deepmd") or []
+    return {str(copy): str(original) for copy, original in zip(spec.potential.deepmd, originals)}
+
+
 def _toggle_order(resumed_from: str | None) -> tuple[str, str]:
     """LAMMPS's `restart N a b` writes `a` first in every new process: never list first the file a
     continuation resumes from, or a kill right after that first write destroys the only checkpoint."""
@@ -283,7 +293,7 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, pro
     external = _plumed_outputs(run)
     plan = _plan_segment(run, spec, steps=steps, continue_run=continue_run, overwrite=overwrite, external=external)
     start, target = plan.start, plan.target
-    check_models(spec)
+    check_models(spec, _model_origins(run, spec))
     cwd = os.getcwd()
     os.chdir(run.path)
     t0 = time.perf_counter()

@@ -38,8 +38,9 @@ def test_unreadable_model_file(tmp_path):
     bad.write_bytes(b"this is not a frozen graph")
     spec = RunSpec.from_dict(toy_spec(tmp_path, data, plumed=None, potential={"deepmd": str(bad)}, type_map=["Ag"]))
     run = render_run(spec, tmp_path / "run")
-    with pytest.raises(NucleateError, match="DeePMD-kit cannot load the model"):
+    with pytest.raises(NucleateError, match="DeePMD-kit cannot load the model") as error:
         execute(run.path)
+    assert f"{bad} (copied into the run directory as model.pb)" in str(error.value)  # the user's file, named
 
 
 def test_data_file_with_wrong_number_of_types(tmp_path):
