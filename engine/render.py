@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from nucleate import __version__
+from nucleate import validate as check
 from nucleate.systems.elements import MASSES
 from nucleate.errors import NucleateError
 from nucleate.systems import Groups, read_data
@@ -100,9 +101,9 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
     data = data or read_data(spec.system.data)
     pair_style_line, pair_coeff_lines = pair_lines(spec, start_step if continuation else 0)
     md_ = spec.md
-    return render(
+    text = render(
         "lammps/in.lammps.j2",
-        version=__version__, name=spec.name, spec_source=spec.source or "a Python RunSpec", mode=mode,
+        version=__version__, name=spec.name, spec_source=check.printable(spec.source or "a Python RunSpec"), mode=mode,
         input_name=input_name, continuation=continuation, start_step=start_step,
         restart_file=restart_file, restart_toggle=restart_toggle, data_file=rd.DATA, masses=masses_for(spec, data),
         pair_style_line=pair_style_line, pair_coeff_lines=pair_coeff_lines,
@@ -116,6 +117,34 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
         thermo=spec.output.thermo, thermo_file=rd.THERMO, dump=spec.output.dump, dump_file=rd.DUMP,
         checkpoint=spec.output.checkpoint, steps=md_.steps,
     )
+    check_lammps_commands(text)
+    return text
+
+
+# Every command in.lammps.j2 writes. Spec values are validated before rendering; this is the
+# second line of defence: a value that still smuggled in a line would show up here as a command
+# of its own (`shell`, `include`, `python`, ...) and is refused instead of written.
+LAMMPS_COMMANDS = frozenset({
+    "units", "boundary", "atom_style", "atom_modify", "neighbor", "neigh_modify", "read_restart", "read_data",
+    "mass", "pair_style", "pair_coeff", "compute", "timestep", "min_style", "minimize", "reset_timestep", "fix",
+    "fix_modify", "velocity", "thermo", "thermo_style", "thermo_modify", "variable", "dump", "dump_modify",
+    "restart", "run",
+})
+
+
+def check_lammps_commands(text: str) -> None:
+    """Each line of a generated in.lammps is blank, a comment, or one expected command."""
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        # LAMMPS joins a line ending in '&' with the next one before it looks for comments
+        if stripped.endswith("&"):
+            raise NucleateError(f"generated in.lammps line {lineno} ends in a '&' continuation: {line!r}; "
+                                "a spec value must have changed the input (please report this)")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.split()[0] not in LAMMPS_COMMANDS:
+            raise NucleateError(f"generated in.lammps line {lineno} is not one expected command: {line!r}; "
+                                "a spec value must have changed the input (please report this)")
 
 
 def load_groups(spec: RunSpec, data) -> Groups:

@@ -24,18 +24,25 @@ itself always runs in `units metal` (eV, Angstrom, ps).  A minimal YAML spec:
       file: plumed.dat             # used verbatim; or a CV/protocol/preset block (nucleate.plumed_cvs)
 
 Relative paths are relative to the spec file.
+
+Every value is checked before anything is written (nucleate.validate): no text anywhere may hold
+a line break or other control character, `name` is a plain name, type-map entries are element
+symbols, pair_style/pair_coeff use only the characters LAMMPS arguments need, output file names
+stay inside the run directory, and numbers are finite, with integers that are not booleans.
+A YAML spec may not give a key twice.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from nucleate import validate as check
 from nucleate.errors import NucleateError
 
 THERMOSTATS = ("nose-hoover", "langevin", "csvr", "nve")
@@ -108,8 +115,11 @@ class RunSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any], base_dir: Path | None = None, source: str = "") -> "RunSpec":
         base_dir = Path(base_dir or ".")
-        where = source or "spec"
+        where = check.printable(source) if source else "spec"
+        if not isinstance(data, dict):
+            raise NucleateError(f"{where}: a spec must be a mapping with system/potential/md/output/plumed sections")
         data = copy.deepcopy(data)
+        check.no_control_chars_in_document(data, where)  # no line break in any value, at any depth
         unknown = set(data) - {"system", "potential", "md", "output", "plumed", "name"}
         if unknown:
             raise NucleateError(f"{where}: unknown section(s) {sorted(unknown)}; expected system, potential, md, output, plumed, name")
@@ -124,17 +134,19 @@ class RunSpec:
                 raise NucleateError(f"{where}: '{name}' must be a mapping, got {type(value).__name__}")
             return value
 
-        def resolve(p) -> Path:
-            path = Path(str(p)).expanduser()
+        def resolve(p, key: str) -> Path:
+            if not isinstance(p, (str, Path)):
+                raise NucleateError(f"{where}: {key} must be a file name, got {p!r}")
+            path = Path(p).expanduser()
             return path if path.is_absolute() else (base_dir / path).resolve()
 
         sys_d = section("system", required=True)
         if "data" not in sys_d:
             raise NucleateError(f"{where}: system.data (the LAMMPS data file) is required")
         system = SystemSpec(
-            data=resolve(sys_d["data"]),
-            type_map=[str(t) for t in sys_d.get("type_map", DEFAULT_TYPE_MAP)],
-            groups=resolve(sys_d["groups"]) if sys_d.get("groups") else None,
+            data=resolve(sys_d["data"], "system.data"),
+            type_map=list(_as_list(sys_d.get("type_map", DEFAULT_TYPE_MAP), f"{where}: system.type_map")),
+            groups=resolve(sys_d["groups"], "system.groups") if sys_d.get("groups") else None,
         )
         _reject_unknown(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
 
@@ -145,16 +157,18 @@ class RunSpec:
 
             pot_d = {"deepmd": str(ag6_model_path())}
         _reject_unknown(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
-        _reject_unknown(pot_d.get("model_deviation") or {}, {"out_freq", "out_file", "atomic"},
-                        f"{where}: potential.model_deviation")
+        deviation = pot_d.get("model_deviation") or {}
+        if not isinstance(deviation, dict):
+            raise NucleateError(f"{where}: potential.model_deviation must be a mapping, got {deviation!r}")
+        _reject_unknown(deviation, {"out_freq", "out_file", "atomic"}, f"{where}: potential.model_deviation")
         models = pot_d.get("deepmd") or []
-        if isinstance(models, (str, Path)):
+        if isinstance(models, Path):
             models = [models]
         potential = PotentialSpec(
-            deepmd=[resolve(m) for m in models],
+            deepmd=[resolve(m, "potential.deepmd") for m in _as_list(models, f"{where}: potential.deepmd")],
             model_deviation=dict(pot_d.get("model_deviation") or {}),
             pair_style=pot_d.get("pair_style"),
-            pair_coeff=[str(c) for c in (pot_d.get("pair_coeff") or [])],
+            pair_coeff=list(_as_list(pot_d.get("pair_coeff") or [], f"{where}: potential.pair_coeff")),
         )
 
         md_d = section("md")
@@ -171,9 +185,9 @@ class RunSpec:
             if not isinstance(plumed, dict):
                 raise NucleateError(f"{where}: 'plumed' must be a file name or a mapping")
             if "file" in plumed:
-                plumed = dict(plumed, file=resolve(plumed["file"]))
+                plumed = dict(plumed, file=resolve(plumed["file"], "plumed.file"))
         spec = cls(system=system, potential=potential, md=md, output=output, plumed=plumed,
-                   name=str(data.get("name", "run")), source=where)
+                   name=data.get("name", "run"), source=where)
         spec.validate()
         return spec
 
@@ -193,40 +207,15 @@ class RunSpec:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Checks that need no LAMMPS: numbers in range, files present, choices known."""
+        """Checks that need no LAMMPS: values safe to write into in.lammps, numbers in range,
+        files present, choices known."""
         where = self.source or "spec"
-        md, out = self.md, self.output
-        if md.thermostat not in THERMOSTATS:
-            raise NucleateError(f"{where}: md.thermostat {md.thermostat!r} is not one of {', '.join(THERMOSTATS)}")
-        for name, value in (("md.temperature_K", md.temperature_K), ("md.timestep_fs", md.timestep_fs),
-                            ("md.tdamp_fs", md.tdamp_fs)):
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise NucleateError(f"{where}: {name} must be a positive number, got {value!r}")
-        if md.timestep_fs > 5:
-            raise NucleateError(f"{where}: md.timestep_fs = {md.timestep_fs} fs is far too large for atomistic MD "
-                                "(the study uses 0.5 fs); note the unit is femtoseconds")
-        if not isinstance(md.minimize, bool):
-            raise NucleateError(f"{where}: md.minimize must be true or false, got {md.minimize!r}")
-        if not isinstance(md.minimize_force_eV_per_A, (int, float)) or md.minimize_force_eV_per_A <= 0:
-            raise NucleateError(f"{where}: md.minimize_force_eV_per_A must be a positive number (eV/A), "
-                                f"got {md.minimize_force_eV_per_A!r}")
-        if not isinstance(md.minimize_max_iterations, int) or md.minimize_max_iterations < 1:
-            raise NucleateError(f"{where}: md.minimize_max_iterations must be a positive integer, "
-                                f"got {md.minimize_max_iterations!r}")
-        for name, value in (("md.steps", md.steps), ("output.thermo", out.thermo), ("output.dump", out.dump),
-                            ("output.checkpoint", out.checkpoint)):
-            if not isinstance(value, int) or value < (0 if name == "md.steps" else 1):
-                raise NucleateError(f"{where}: {name} must be a {'non-negative' if name == 'md.steps' else 'positive'} integer, got {value!r}")
-        if not isinstance(md.seed, int) or not 0 < md.seed < 900_000_000:
-            raise NucleateError(f"{where}: md.seed must be an integer between 1 and 899999999 (LAMMPS's limit), got {md.seed!r}")
-        if not self.system.type_map or len(set(self.system.type_map)) != len(self.system.type_map):
-            raise NucleateError(f"{where}: system.type_map {self.system.type_map} must list distinct element names")
-        pot = self.potential
-        if pot.is_deepmd == bool(pot.pair_style):
-            raise NucleateError(f"{where}: potential needs exactly one of 'deepmd' (model file(s)) or 'pair_style'")
-        if pot.model_deviation and len(pot.deepmd) < 2:
-            raise NucleateError(f"{where}: potential.model_deviation needs at least two DeePMD models")
-        for model in pot.deepmd:
+        check.run_name(self.name, f"{where}: name")
+        self._validate_md(where)
+        self._validate_output(where)
+        self._validate_system(where)
+        self._validate_potential(where)
+        for model in self.potential.deepmd:
             _check_readable(model, f"{where}: DeePMD model")
         _check_readable(self.system.data, f"{where}: system.data")
         if self.system.groups is not None:
@@ -234,9 +223,94 @@ class RunSpec:
         if self.plumed and "file" in self.plumed:
             _check_readable(Path(self.plumed["file"]), f"{where}: plumed.file")
 
+    def _validate_md(self, where: str) -> None:
+        md = self.md
+        if not isinstance(md.thermostat, str) or md.thermostat not in THERMOSTATS:
+            raise NucleateError(f"{where}: md.thermostat {md.thermostat!r} is not one of {', '.join(THERMOSTATS)}")
+        for name in ("temperature_K", "timestep_fs", "tdamp_fs"):
+            _positive_number(getattr(md, name), f"{where}: md.{name}")
+        if md.timestep_fs > 5:
+            raise NucleateError(f"{where}: md.timestep_fs = {md.timestep_fs} fs is far too large for atomistic MD "
+                                "(the study uses 0.5 fs); note the unit is femtoseconds")
+        if md.initial_temperature_K is not None:  # 0 is allowed: start without velocities
+            check.number(md.initial_temperature_K, f"{where}: md.initial_temperature_K", at_least=0)
+        check.flag(md.minimize, f"{where}: md.minimize")
+        _positive_number(md.minimize_force_eV_per_A, f"{where}: md.minimize_force_eV_per_A (eV/A)")
+        check.integer(md.minimize_max_iterations, f"{where}: md.minimize_max_iterations", at_least=1)
+        check.integer(md.steps, f"{where}: md.steps", at_least=0)
+        _seed(md.seed, f"{where}: md.seed")
+        if md.velocity_seed is not None:
+            _seed(md.velocity_seed, f"{where}: md.velocity_seed")
+
+    def _validate_output(self, where: str) -> None:
+        out = self.output
+        for name in ("thermo", "dump", "checkpoint"):
+            check.integer(getattr(out, name), f"{where}: output.{name}", at_least=1)
+        if out.progress is not None:
+            check.integer(out.progress, f"{where}: output.progress", at_least=1)
+
+    def _validate_system(self, where: str) -> None:
+        type_map = self.system.type_map
+        if not isinstance(type_map, (list, tuple)) or not type_map:
+            raise NucleateError(f"{where}: system.type_map must list the element of each atom type, got {type_map!r}")
+        for index, name in enumerate(type_map):
+            check.element(name, f"{where}: system.type_map[{index}]")
+        if len(set(type_map)) != len(type_map):
+            raise NucleateError(f"{where}: system.type_map {type_map} must list distinct element names")
+
+    def _validate_potential(self, where: str) -> None:
+        pot = self.potential
+        if pot.is_deepmd == bool(pot.pair_style):
+            raise NucleateError(f"{where}: potential needs exactly one of 'deepmd' (model file(s)) or 'pair_style'")
+        if pot.pair_style is not None:
+            check.lammps_arguments(pot.pair_style, f"{where}: potential.pair_style")
+        for index, line in enumerate(pot.pair_coeff):
+            check.lammps_arguments(line, f"{where}: potential.pair_coeff[{index}]")
+        for index, model in enumerate(pot.deepmd):
+            # the copy inside the run directory keeps the suffix (DeePMD picks its backend by it)
+            if not _MODEL_SUFFIX.match(Path(model).suffix):
+                name = check.printable(Path(model).name)
+                raise NucleateError(f"{where}: potential.deepmd[{index}]: the model file name {name!r} must end "
+                                    "in a plain suffix such as .pb or .pth")
+        deviation = pot.model_deviation
+        if not isinstance(deviation, dict):
+            raise NucleateError(f"{where}: potential.model_deviation must be a mapping, got {deviation!r}")
+        if deviation and len(pot.deepmd) < 2:
+            raise NucleateError(f"{where}: potential.model_deviation needs at least two DeePMD models")
+        if "out_freq" in deviation:
+            check.integer(deviation["out_freq"], f"{where}: potential.model_deviation.out_freq", at_least=1)
+        if "out_file" in deviation:
+            check.output_name(deviation["out_file"], f"{where}: potential.model_deviation.out_file")
+        if "atomic" in deviation:
+            check.flag(deviation["atomic"], f"{where}: potential.model_deviation.atomic")
+
     @property
     def velocity_seed(self) -> int:
         return self.md.velocity_seed if self.md.velocity_seed is not None else self.md.seed
+
+
+_MODEL_SUFFIX = re.compile(r"^(\.[A-Za-z0-9_]+)?$")
+
+
+def _as_list(value, key: str) -> list:
+    """A list as given; one string is one entry (never its characters)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise NucleateError(f"{key} must be a list, got {value!r}")
+    return list(value)
+
+
+def _positive_number(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise NucleateError(f"{key} must be a positive number, got {value!r}")
+    return value
+
+
+def _seed(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 900_000_000:
+        raise NucleateError(f"{key} must be an integer between 1 and 899999999 (LAMMPS's limit), got {value!r}")
+    return value
 
 
 def _reject_unknown(section: dict, known: set[str], where: str) -> None:
@@ -258,21 +332,20 @@ def _check_readable(path: Path, what: str) -> None:
 def load_spec(path: str | Path) -> RunSpec:
     """Read a YAML (.yaml/.yml) or TOML (.toml) run specification."""
     path = Path(path)
+    source = check.printable(str(path))  # echoed in messages and in in.lammps: one printable line
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise NucleateError(f"spec file {path} does not exist") from None
-    try:
-        if path.suffix == ".toml":
+        raise NucleateError(f"spec file {source} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NucleateError(f"spec file {source} cannot be read ({check.printable(str(exc))})") from None
+    if path.suffix == ".toml":
+        try:
             data = tomllib.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise NucleateError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NucleateError(f"{path}: not valid TOML ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise NucleateError(f"{source}: not valid TOML ({check.printable(str(exc))})") from None
+    else:
+        data = check.load_yaml(text, source)
     if not isinstance(data, dict):
-        raise NucleateError(f"{path}: a spec must be a mapping with system/potential/md/output/plumed sections")
-    return RunSpec.from_dict(data, base_dir=path.parent, source=str(path))
+        raise NucleateError(f"{source}: a spec must be a mapping with system/potential/md/output/plumed sections")
+    return RunSpec.from_dict(data, base_dir=path.parent, source=source)

@@ -29,6 +29,13 @@ CV types and atom selectors: nucleate.plumed_cvs.cvs and .atoms; walls/restraint
 .restraints; protocols: .protocols; presets: .presets (files in plumed_cvs/presets/, with a
 commented example in presets/example.yaml). Every user mistake raises NucleateError before
 anything runs.
+
+No value may smuggle a PLUMED action into the input (nucleate.validate): no line break or other
+control character anywhere, names are PLUMED labels, title/comments one line, and the files the
+run writes (colvar, bias.file, bias.state_file) plain names inside the run directory. The only
+path allowed outside it is bias.walkers.dir, the directory file-shared walkers exchange hills
+through: relative, it may start with '..' (default ../walkers); absolute, only with
+`walkers.shared: true`.
 """
 
 from __future__ import annotations

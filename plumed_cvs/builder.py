@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.templates import render
+from nucleate.templates import Rendered, render
 from nucleate.units import length_factor
 
 from .atoms import Structure, compact_ids, select
@@ -106,4 +106,5 @@ class InputBuilder:
 
     # ---- output ------------------------------------------------------------------------
     def emit(self, template: str, **context) -> None:
-        self.blocks.append(render(f"plumed/{template}", **context).rstrip("\n"))
+        # still Rendered after the strip: plumed.dat.j2 may place this multi-line block
+        self.blocks.append(Rendered(render(f"plumed/{template}", **context).rstrip("\n")))

@@ -42,9 +42,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    import yaml  # noqa: PLC0415
-
     from nucleate.systems import Groups, read_data  # noqa: PLC0415
+    from nucleate.validate import load_yaml  # noqa: PLC0415
 
     from . import render_plumed  # noqa: PLC0415
 
@@ -58,7 +57,7 @@ def _show(args: argparse.Namespace) -> int:
             cv, _, key = target.partition(".")
             if not (cv and key and value):
                 raise NucleateError(f"--set {item!r}: write CV.KEY=VALUE, e.g. c_box.at=[10,10,10]")
-            patches.setdefault(cv, {})[key] = yaml.safe_load(value)
+            patches.setdefault(cv, {})[key] = load_yaml(value, f"--set {item}")
     if args.groups:
         data, groups = read_data(args.data), Groups.read(args.groups)
     else:
@@ -73,17 +72,14 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _load_spec(spec: str) -> dict:
-    import yaml  # noqa: PLC0415
+    from nucleate.validate import load_yaml  # noqa: PLC0415
 
     path = Path(spec)
     if not path.is_file():
         if spec.endswith((".yaml", ".yml")):
             raise NucleateError(f"spec file {spec} does not exist")
         return {"preset": spec}
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise NucleateError(f"{path} is not valid YAML: {exc}") from None
+    document = load_yaml(path.read_text(), str(path))  # duplicate keys are refused too
     if not isinstance(document, dict):
         raise NucleateError(f"{path}: expected a mapping with a plumed: section")
     section = document.get("plumed", document)

@@ -36,7 +36,7 @@ import math
 from nucleate.errors import NucleateError
 
 from .builder import InputBuilder
-from .schema import check_keys, integer, label, number, numbers, require
+from .schema import check_keys, comment, flag, integer, label, number, numbers, require
 
 _COMMON = {"name", "type", "comment", "print", "range"}
 _SWITCH = {"r0", "d0", "nn", "mm"}
@@ -53,6 +53,7 @@ def add_cv(builder: InputBuilder, spec: dict, index: int) -> None:
     if handler is None:
         raise NucleateError(f"{where}: unknown CV type {kind!r}; known: {', '.join(sorted(HANDLERS))}")
     builder.claim(name, where)
+    _check_common(spec, where)
     handler(builder, spec, name, where)
     if "range" in spec and spec["range"] is not None:
         lo, hi = numbers(spec["range"], 2, f"{where}.range")
@@ -60,6 +61,13 @@ def add_cv(builder: InputBuilder, spec: dict, index: int) -> None:
             raise NucleateError(f"{where}.range must be [low, high] with high > low, got {spec['range']!r}")
         for member in builder.expand(name, where) if name not in builder.points else []:
             builder.values[member].bounds = (lo, hi)
+
+
+def _check_common(spec: dict, where: str) -> None:
+    """Keys most CV types share: a one-line comment, and true/false switches (never "no" as text)."""
+    comment(spec, where)
+    for key in ("print", "pbc", "unique"):
+        flag(spec, key, where, default=True)
 
 
 # ---- points ---------------------------------------------------------------------------

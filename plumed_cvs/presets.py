@@ -12,9 +12,8 @@ import copy
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from nucleate.errors import NucleateError
+from nucleate.validate import load_yaml
 
 PRESET_DIR = Path(__file__).parent / "presets"
 _NAMED_LISTS = ("cvs", "walls", "restraints")
@@ -26,10 +25,7 @@ def _file_for(name: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _load(path: Path) -> dict:
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise NucleateError(f"preset file {path} is not valid YAML: {exc}") from None
+    document = load_yaml(path.read_text(), f"preset file {path}")  # duplicate keys are refused too
     if not isinstance(document, dict) or "plumed" not in document:
         raise NucleateError(f"preset file {path} has no `plumed:` section")
     return document

@@ -13,6 +13,14 @@
     walkers: {n: 4, id: 0, dir: ../walkers, rstride: 100}   # wtmetad: share HILLS files
              {mpi: true}                                     # opes: WALKERS_MPI only
     file: HILLS                  # default HILLS (wtmetad) or KERNELS (opes)
+    name: metad                  # the action's label (default metad / opes)
+
+Files the bias writes (`file`, opes' `state_file`) are plain names inside the run directory: no
+'/', no '..', no absolute path. The one exception is the directory file-shared walkers exchange
+hills through, `walkers.dir`: it lies outside every walker's run directory by design, so it may
+start with '..' (../walkers, the default); an absolute path (/scratch/me/hills) pins one machine's
+file system and is taken only with `walkers.shared: true`. PLUMED writes each walker's hills there
+as <dir>/<file>.<id>, so `file` itself stays a plain name even then.
 
 TEMP is always written (LAMMPS's fix plumed does not pass the temperature to PLUMED).
 An automatic grid spans each CV's range (the CV's `range:`, else its walls, else its natural
@@ -23,10 +31,12 @@ from __future__ import annotations
 
 import math
 
+from nucleate import validate as check
 from nucleate.errors import NucleateError
 
 from .builder import InputBuilder
-from .schema import check_keys, integer, number, numbers, require
+from .schema import check_keys, comment, flag, integer, number, numbers, require
+from .schema import label as check_label
 
 PROTOCOLS = ("unbiased", "wtmetad", "opes", "opes_explore")
 _MAX_GRID_POINTS = 20_000_000
@@ -41,6 +51,8 @@ def add_bias(builder: InputBuilder, bias, *, temperature_K: float, restart: bool
         return []
     if isinstance(bias, str):
         bias = {"protocol": bias}
+    if not isinstance(bias, dict):
+        raise NucleateError(f"plumed.bias: expected a protocol name or a mapping, got {bias!r}")
     protocol = require(bias, "protocol", "plumed.bias")
     if protocol not in PROTOCOLS:
         raise NucleateError(f"plumed.bias.protocol: unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
@@ -69,16 +81,17 @@ def _metad(builder, bias, temperature_K, wall_bounds, energy_unit) -> str:
     height = number(require(bias, "height", where), f"{where}.height", above=0)
     sigma = numbers(require(bias, "sigma", where), len(args), f"{where}.sigma", above=0)
     biasfactor = number(require(bias, "biasfactor", where), f"{where}.biasfactor", above=1)
-    calc_rct = bool(bias.get("calc_rct", True))
+    calc_rct = flag(bias, "calc_rct", where, default=True)
     grid = _grid(builder, bias.get("grid", "auto"), args, sigma, wall_bounds, calc_rct, where)
     walkers = _file_walkers(bias.get("walkers"), where)
-    label = builder.claim(bias.get("name", "metad"), where)
-    text = bias.get("comment") or (
+    label = builder.claim(_name(bias, "metad", where), where)
+    hills = check.output_name(bias.get("file", "HILLS"), f"{where}.file")
+    text = comment(bias, where) or (
         f"well-tempered metadynamics on {', '.join(args)}: a Gaussian of height {height:g} {energy_unit} every "
         f"{pace} steps, bias factor {biasfactor:g} at {temperature_K:g} K"
         + ("; c(t) for reweighting in {0}.rct, V - c(t) in {0}.rbias".format(label) if calc_rct else ""))
     builder.emit("metad.j2", comment=text, label=label, args=args, pace=pace, height=height, sigma=sigma,
-                 biasfactor=biasfactor, temp=temperature_K, file=bias.get("file", "HILLS"), grid=grid,
+                 biasfactor=biasfactor, temp=temperature_K, file=hills, grid=grid,
                  calc_rct=calc_rct, rct_ustride=integer(bias.get("rct_ustride", 1), f"{where}.rct_ustride", at_least=1),
                  walkers=walkers)
     return label
@@ -105,34 +118,41 @@ def _opes(builder, bias, protocol, temperature_K, restart, energy_unit) -> str:
     walkers_mpi = False
     if walkers:
         check_keys(walkers, {"mpi", "n", "id", "dir", "rstride"}, f"{where}.walkers")
-        if not walkers.get("mpi"):
+        if not flag(walkers, "mpi", f"{where}.walkers", default=False):
             raise NucleateError(
                 f"{where}.walkers: OPES shares its kernels between walkers only through MPI (WALKERS_MPI); "
                 "set walkers: {mpi: true} and run the walkers as MPI ranks, or use protocol wtmetad for file-shared walkers")
         walkers_mpi = True
     action = "OPES_METAD" if protocol == "opes" else "OPES_METAD_EXPLORE"
-    label = builder.claim(bias.get("name", "opes"), where)
-    state = bias.get("state_file", "STATE")
-    text = bias.get("comment") or (
+    label = builder.claim(_name(bias, "opes", where), where)
+    kernels = check.output_name(bias.get("file", "KERNELS"), f"{where}.file")
+    state = check.output_name(bias.get("state_file", "STATE"), f"{where}.state_file")
+    text = comment(bias, where) or (
         f"{action} on {', '.join(args)}: expected barrier {barrier:g} {energy_unit}, a kernel every {pace} steps "
         f"at {temperature_K:g} K; {label}.rct is c(t) for reweighting, {label}.bias the bias; the compressed "
-        f"kernels go to {bias.get('file', 'KERNELS')} (re-read on restart), the full state to {state}")
+        f"kernels go to {kernels} (re-read on restart), the full state to {state}")
     builder.emit("opes.j2", comment=text, label=label, action=action, args=args, pace=pace, barrier=barrier,
-                 temp=temperature_K, sigma=sigma, biasfactor=biasfactor, file=bias.get("file", "KERNELS"),
+                 temp=temperature_K, sigma=sigma, biasfactor=biasfactor, file=kernels,
                  state=state, state_stride=integer(bias.get("state_stride", 100 * pace), f"{where}.state_stride", at_least=1),
                  restart=restart, walkers_mpi=walkers_mpi)
     return label
 
 
+def _name(bias: dict, default: str, where: str) -> str:
+    return check_label(bias.get("name", default), f"{where}.name")
+
+
 def _file_walkers(walkers, where: str):
     if not walkers:
         return None
-    check_keys(walkers, {"n", "id", "dir", "rstride"}, f"{where}.walkers")
+    check_keys(walkers, {"n", "id", "dir", "rstride", "shared"}, f"{where}.walkers")
     n = integer(require(walkers, "n", f"{where}.walkers"), f"{where}.walkers.n", at_least=1)
     walker_id = integer(walkers.get("id", 0), f"{where}.walkers.id", at_least=0)
     if walker_id >= n:
         raise NucleateError(f"{where}.walkers.id must be in 0..{n - 1}, got {walker_id}")
-    return {"n": n, "id": walker_id, "dir": str(walkers.get("dir", "../walkers")),
+    shared = flag(walkers, "shared", f"{where}.walkers", default=False)
+    directory = check.walkers_dir(walkers.get("dir", "../walkers"), f"{where}.walkers.dir", shared=shared)
+    return {"n": n, "id": walker_id, "dir": directory,
             "rstride": integer(walkers.get("rstride", 100), f"{where}.walkers.rstride", at_least=1)}
 
 

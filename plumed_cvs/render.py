@@ -1,9 +1,16 @@
 """Assemble a readable plumed.dat from a `plumed:` section: header, UNITS, [RESTART], CVs,
-walls, restraints, guards, bias and one PRINT of every CV and bias component."""
+walls, restraints, guards, bias and one PRINT of every CV and bias component.
+
+No value of the section may hold a line break or other control character (it would start a
+PLUMED action of its own, e.g. LOAD FILE=x.so); `title` is one line of text, `colvar` a plain
+file name inside the run directory, `print_format` a number format such as %.10g. The finished
+input is checked once more: every action in it must be one this package writes.
+"""
 
 from __future__ import annotations
 
 from nucleate import __version__
+from nucleate import validate as check
 from nucleate.errors import NucleateError
 from nucleate.systems import DataFile, Groups
 from nucleate.templates import render
@@ -39,7 +46,12 @@ def plumed_units(config: dict) -> dict:
 
 def build_input(config: dict, groups: Groups, data: DataFile, *, temperature_K: float,
                 restart: bool = False, preset: str | None = None) -> str:
+    check.no_control_chars_anywhere(config, "plumed")
     check_keys(config, TOP_KEYS, "plumed")
+    if config.get("title") is not None:
+        check.safe_text(config["title"], "plumed.title")
+    colvar = check.output_name(config.get("colvar", "COLVAR"), "plumed.colvar")
+    number_format = check.print_format(config.get("print_format", "%.10g"), "plumed.print_format")
     units = plumed_units(config)
     builder = InputBuilder(structure=Structure(groups, data), length_unit=units["length"])
     cvs = config.get("cvs") or []
@@ -54,13 +66,42 @@ def build_input(config: dict, groups: Groups, data: DataFile, *, temperature_K: 
     bias_labels = add_bias(builder, config.get("bias"), temperature_K=temperature_K, restart=restart,
                            wall_bounds=_wall_bounds(config, builder), energy_unit=energy)
     stride = integer(config.get("print_stride", 100), "plumed.print_stride", at_least=1)
-    colvar = str(config.get("colvar", "COLVAR"))
     args = list(builder.print_labels) + [f"{label}.*" for label in bias_labels]
     builder.emit("print.j2", comment=f"every CV and bias component to {colvar} every {stride} steps",
-                 stride=stride, file=colvar, fmt=config.get("print_format", "%.10g"), args=args)
+                 stride=stride, file=colvar, fmt=number_format, args=args)
     builder.blocks.insert(0, f"FLUSH STRIDE={stride}")
     header = _header(config, builder, data, preset, temperature_K, units)
-    return render("plumed/plumed.dat.j2", header=header, units=units, restart=restart, blocks=builder.blocks)
+    text = render("plumed/plumed.dat.j2", header=header, units=units, restart=restart, blocks=builder.blocks)
+    check_plumed_actions(text)
+    return text
+
+
+# Every action the templates write. Values are validated before rendering; this is the second
+# line of defence: a value that still smuggled in a line would show up as an action of its own
+# (LOAD, INCLUDE, ...) and is refused instead of written.
+PLUMED_ACTIONS = frozenset({
+    "UNITS", "RESTART", "FLUSH", "PRINT", "FIXEDATOM", "COM", "COORDINATION", "COMBINE", "DISTANCE", "ANGLE",
+    "COORDINATIONNUMBER", "DISTANCES", "UPPER_WALLS", "LOWER_WALLS", "RESTRAINT", "METAD", "OPES_METAD",
+    "OPES_METAD_EXPLORE",
+})
+
+
+def check_plumed_actions(text: str) -> None:
+    """Each line outside a `...` block is blank, a comment, or `[label:] ACTION` of PLUMED_ACTIONS."""
+    in_block = False
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if in_block:
+            in_block = words != ["..."]
+            continue
+        if words[0].endswith(":") and len(words) > 1:
+            words = words[1:]
+        if words[0] not in PLUMED_ACTIONS:
+            raise NucleateError(f"generated plumed.dat line {lineno} is not an expected action: {line!r}; "
+                                "a plumed: value must have changed the input (please report this)")
+        in_block = words[-1] == "..."
 
 
 def _wall_bounds(config: dict, builder: InputBuilder) -> dict:
@@ -90,5 +131,5 @@ def _header(config, builder: InputBuilder, data: DataFile, preset, temperature_K
         ids = groups.groups[name]
         lines.append(f"  {name:<12s} {ids.size:5d} atoms  {compact_ids(ids)}")
     if config.get("title"):
-        lines.insert(1, str(config["title"]))
+        lines.insert(1, config["title"])
     return lines

@@ -30,7 +30,8 @@ from nucleate.errors import NucleateError
 
 from .builder import InputBuilder
 from .cvs import add_cv
-from .schema import check_keys, number, numbers, require
+from .schema import check_keys, comment, flag, number, numbers, require
+from .schema import label as check_label
 
 _GUARD_DEFAULTS = {"solvent": "methanol", "kappa": 100.0, "ch": 2.55, "co": 0.47, "oh": None, "monitors": True,
                    "ch_partners": "solvent_HC", "co_from": "C"}
@@ -41,6 +42,9 @@ def add_walls(builder: InputBuilder, walls, energy_unit: str) -> list[str]:
     for index, wall in enumerate(walls or []):
         where = f"plumed.walls[{index}]"
         check_keys(wall, {"name", "arg", "upper", "lower", "kappa", "exp", "eps", "offset", "comment"}, where)
+        if wall.get("name") is not None:
+            check_label(wall["name"], f"{where}.name")
+        comment(wall, where)
         args = builder.expand(require(wall, "arg", where), f"{where}.arg")
         if wall.get("upper") is None and wall.get("lower") is None:
             raise NucleateError(f"{where}: give `upper:` and/or `lower:` (the wall position)")
@@ -74,6 +78,9 @@ def add_restraints(builder: InputBuilder, restraints, energy_unit: str) -> list[
     for index, item in enumerate(restraints or []):
         where = f"plumed.restraints[{index}]"
         check_keys(item, {"name", "arg", "at", "kappa", "slope", "comment"}, where)
+        if item.get("name") is not None:
+            check_label(item["name"], f"{where}.name")
+        comment(item, where)
         args = builder.expand(require(item, "arg", where), f"{where}.arg")
         label = builder.claim(item.get("name") or f"{_stem(item['arg'])}_restraint", where)
         n = len(args)
@@ -101,6 +108,7 @@ def add_guards(builder: InputBuilder, guards, energy_unit: str) -> list[str]:
         settings.update({k: v for k, v in guards.items()})
     if settings["solvent"] != "methanol":
         raise NucleateError(f"plumed.guards: only methanol guards are defined, got {settings['solvent']!r}")
+    flag(settings, "monitors", "plumed.guards", default=True)
     if settings["co_from"] not in ("C", "O"):
         raise NucleateError(f"plumed.guards.co_from must be C or O, got {settings['co_from']!r}")
     co_pair = ({"a": "solvent_C", "b": "solvent_O"} if settings["co_from"] == "C"

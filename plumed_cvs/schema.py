@@ -1,14 +1,22 @@
-"""Small validators for the `plumed:` section: every user mistake becomes one clear NucleateError."""
+"""Small validators for the `plumed:` section: every user mistake becomes one clear NucleateError.
+
+The rules shared with the run spec (labels, output file names, text without control characters)
+live in nucleate.validate; these wrap them in the section's vocabulary.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+from numbers import Real
 from typing import Any, Mapping
 
+from nucleate import validate as check
 from nucleate.errors import NucleateError
 
-_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# YAML 1.1 reads 1e-3 (no dot) as a string, so numbers may come as text; only plain decimal
+# notation is taken (float() would also accept "nan", "1_0" and surrounding spaces)
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def check_keys(entry: Mapping, allowed: set[str], where: str) -> None:
@@ -26,10 +34,10 @@ def require(entry: Mapping, key: str, where: str) -> Any:
 
 
 def number(value, where: str, *, above: float | None = None, at_least: float | None = None) -> float:
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        raise NucleateError(f"{where} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not (isinstance(value, Real)
+                                       or (isinstance(value, str) and _NUMBER_TEXT.match(value))):
+        raise NucleateError(f"{where} must be a number, got {value!r}")
+    result = float(value)
     if not math.isfinite(result):
         raise NucleateError(f"{where} must be finite, got {value!r}")
     if above is not None and not result > above:
@@ -40,7 +48,8 @@ def number(value, where: str, *, above: float | None = None, at_least: float | N
 
 
 def integer(value, where: str, *, at_least: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or int(value) != value):
         raise NucleateError(f"{where} must be an integer, got {value!r}")
     if at_least is not None and value < at_least:
         raise NucleateError(f"{where} must be >= {at_least}, got {value!r}")
@@ -55,6 +64,17 @@ def numbers(value, count: int | None, where: str, **limits) -> list[float]:
 
 
 def label(name, where: str) -> str:
-    if not isinstance(name, str) or not _LABEL.match(name):
-        raise NucleateError(f"{where}: name {name!r} must start with a letter and use only letters, digits and _")
-    return name
+    """A PLUMED label: a letter, then letters, digits and '_' ('.' is PLUMED's component separator)."""
+    return check.plumed_label(name, where)
+
+
+def flag(entry: Mapping, key: str, where: str, default: bool) -> bool:
+    """An optional true/false key (the string "false" is not silently true)."""
+    value = entry.get(key)
+    return default if value is None else check.flag(value, f"{where}.{key}")
+
+
+def comment(entry: Mapping, where: str) -> str | None:
+    """An optional `comment:`, written as '#' lines above the action: one line of text."""
+    value = entry.get("comment")
+    return None if value is None else check.safe_text(value, f"{where}.comment", max_length=500)

@@ -5,6 +5,10 @@ Atom ids are LAMMPS/PLUMED ids: 1-based, as in the data file.  On disk a groups 
     {"format": "nucleate-groups/1", "natoms": 732, "type_map": ["Ag", "S", ...],
      "groups": {"Ag": [1, 2], "solvent_O": [17, 23, ...], ...},
      "molecules": [{"name": "AgL", "atoms": [1, 3, 5, ...]}, ...]}
+
+Group names end up in generated PLUMED input (its header) and in atom selections, so a groups
+file read from disk must use plain names (a letter or '_', then letters, digits, '_', '.', '-'),
+ids that are integers, no text with control characters, and no key given twice.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from nucleate import validate as check
 from nucleate.errors import NucleateError
 
 FORMAT = "nucleate-groups/1"
@@ -129,23 +134,66 @@ class Groups:
 
     @classmethod
     def from_dict(cls, data: Mapping, source: str = "") -> "Groups":
-        if data.get("format") != FORMAT:
-            raise NucleateError(f"{source or 'groups'}: not a nucleate groups file (format {data.get('format')!r}, expected {FORMAT!r})")
-        return cls(
-            natoms=int(data["natoms"]),
-            groups=dict(data["groups"]),
-            type_map=list(data.get("type_map", [])),
-            molecules=list(data.get("molecules", [])),
-            source=source,
-        )
+        where = check.printable(source) or "groups"
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise NucleateError(f"{where}: not a nucleate groups file (format {found!r}, expected {FORMAT!r})")
+        check.no_control_chars_in_document(dict(data), where)
+        natoms = check.integer(data.get("natoms"), f"{where}: natoms", at_least=1)
+        groups = data.get("groups")
+        if not isinstance(groups, Mapping):
+            raise NucleateError(f"{where}: groups must map group names to atom id lists, got {groups!r}")
+        for name, ids in groups.items():
+            check.identifier(name, f"{where}: group name")
+            _check_ids(ids, f"{where}: groups.{name}")
+        type_map = data.get("type_map", [])
+        molecules = data.get("molecules", [])
+        if not isinstance(type_map, list) or not isinstance(molecules, list):
+            raise NucleateError(f"{where}: type_map and molecules must be lists")
+        for index, molecule in enumerate(molecules):
+            if not isinstance(molecule, Mapping):
+                raise NucleateError(f"{where}: molecules[{index}] must be a mapping with name and atoms")
+            _check_ids(molecule.get("atoms", []), f"{where}: molecules[{index}].atoms")
+        return cls(natoms=natoms, groups=dict(groups), type_map=list(type_map), molecules=list(molecules),
+                   source=source)
 
     @classmethod
     def read(cls, path: str | Path) -> "Groups":
         path = Path(path)
+        where = check.printable(str(path))
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(), object_pairs_hook=_refuse_duplicate_keys,
+                              parse_constant=_refuse_constant)
         except FileNotFoundError:
-            raise NucleateError(f"groups file {path} does not exist") from None
+            raise NucleateError(f"groups file {where} does not exist") from None
         except json.JSONDecodeError as exc:
-            raise NucleateError(f"groups file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+            raise NucleateError(f"groups file {where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except _BadJSON as exc:
+            raise NucleateError(f"groups file {where}: {exc}") from None
         return cls.from_dict(data, source=str(path))
+
+
+class _BadJSON(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list) -> dict:
+    """json.loads keeps the last of two equal keys silently; a groups file must not say a name twice."""
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _BadJSON(f"key {key!r} is given twice; each group name may appear only once")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str):
+    raise _BadJSON(f"{name} is not an atom id")
+
+
+def _check_ids(ids, where: str) -> None:
+    """Atom ids as JSON integers (not booleans, not 1.5, not "7")."""
+    if not isinstance(ids, list):
+        raise NucleateError(f"{where} must be a list of atom ids, got {ids!r}")
+    for value in ids:
+        check.integer(value, f"{where}: atom id")

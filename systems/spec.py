@@ -13,14 +13,15 @@ A spec (YAML or TOML; lengths in A, densities in g/cm^3):
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from nucleate.errors import NucleateError
+from nucleate.validate import load_yaml, no_control_chars
 
 from .elements import DEFAULT_TYPE_MAP
 from .library import molecule
@@ -76,12 +77,16 @@ def _check_keys(where: str, data: dict, allowed: set[str]) -> None:
 
 
 def _number(where: str, value, kind=float, positive=True):
+    if isinstance(value, bool):  # YAML's `true` is not 1
+        raise NucleateError(f"{where}: {value!r} is not a {'whole number' if kind is int else 'number'}")
     try:
         number = kind(value)
     except (TypeError, ValueError):
         raise NucleateError(f"{where}: {value!r} is not a {'whole number' if kind is int else 'number'}") from None
     if kind is int and float(value) != number:
         raise NucleateError(f"{where}: {value!r} is not a whole number")
+    if not math.isfinite(number):
+        raise NucleateError(f"{where}: must be a finite number, got {value!r}")
     if positive and number <= 0:
         raise NucleateError(f"{where}: must be positive, got {value!r}")
     return number
@@ -140,7 +145,8 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
     return SystemSpec(box=box, solutes=solutes, solvent=solvent,
                       seed=_number(f"{source}: seed", data.get("seed", 1), int, positive=False),
                       type_map=list(type_map), tolerance=_number(f"{source}: tolerance", data.get("tolerance", 2.0)),
-                      name=str(data.get("name", "")), description=str(data.get("description", "")), source=source)
+                      name=no_control_chars(str(data.get("name", "")), f"{source}: name"),  # the data file's title line
+                      description=str(data.get("description", "")), source=source)
 
 
 def read_spec(path: str | Path) -> SystemSpec:
@@ -150,17 +156,20 @@ def read_spec(path: str | Path) -> SystemSpec:
     except FileNotFoundError:
         raise NucleateError(f"spec file {path} does not exist; give a preset name ({', '.join(presets())}) "
                             "or a YAML/TOML spec file") from None
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise NucleateError(f"spec file {path} cannot be parsed: {exc}") from None
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise NucleateError(f"spec file {path} cannot be parsed: {exc}") from None
+    else:
+        data = load_yaml(text, f"spec file {path}")  # duplicate keys are refused too
     return spec_from_dict(data, source=str(path))
 
 
 def _preset_table() -> dict[str, dict]:
     table = {}
     for path in sorted(PRESET_DIR.glob("*.yaml")):
-        for key, data in (yaml.safe_load(path.read_text()) or {}).items():
+        for key, data in (load_yaml(path.read_text(), f"preset file {path}") or {}).items():
             table[f"{path.stem}/{key}"] = data
     return table
 
