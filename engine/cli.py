@@ -24,6 +24,12 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="start again from step 0: with a spec, replace the run directory (kept beside it); with a run "
                    "directory, keep its earlier outputs in replaced-<time>/ inside it")
+    p.add_argument("--until", type=int, metavar="STEP",
+                   help="bring a run directory to this step: start it, continue it or do nothing, as its state asks "
+                   "(what a batch job runs)")
+    p.add_argument("--time-limit", type=_duration, metavar="SECONDS|HH:MM:SS",
+                   help="stop cleanly with a checkpoint after this wall-clock time (a job's walltime less a margin); "
+                   "exit 0, continue later")
     _model_option(p)
     p.set_defaults(func=_run)
 
@@ -77,6 +83,8 @@ def _run(args) -> int:
     from .runner import execute
 
     target = Path(args.target)
+    if args.until is not None:
+        return _advance(args, target)
     if args.steps is not None and args.steps < 1:
         raise NucleateError(f"--steps must be a positive number of steps, got {args.steps}")
     if args.model and (args.continue_run or target.is_dir()):
@@ -87,16 +95,26 @@ def _run(args) -> int:
             raise NucleateError("with --continue give the run directory itself, without -o")
         if args.overwrite:
             raise NucleateError("--continue and --overwrite contradict each other: choose one")
-        result = execute(target, steps=args.steps, continue_run=True)
+        result = execute(target, steps=args.steps, continue_run=True, time_limit_s=args.time_limit)
     elif target.is_dir():
         if not rd.RunDirectory(target).exists:
             raise NucleateError(f"{target} is a directory but not a run directory (no manifest.json)")
-        result = execute(target, steps=args.steps, overwrite=args.overwrite)
+        result = execute(target, steps=args.steps, overwrite=args.overwrite, time_limit_s=args.time_limit)
     else:
         if not args.output:
             raise NucleateError("give the run directory with -o DIR")
         run = render_run(_spec_with_model(target, args.model), args.output, overwrite=args.overwrite, command_line=sys.argv)
-        result = execute(run.path, steps=args.steps)
+        result = execute(run.path, steps=args.steps, time_limit_s=args.time_limit)
+    return _report(result)
+
+
+def _report(result) -> int:
+    from . import rundir as rd
+
+    if result.status == "time-limit":
+        print(f"{result.rundir}: stopped at the time limit at step {result.end_step} with a checkpoint; continue with:\n"
+              f"  nucleate run {result.rundir} --continue", file=sys.stderr)
+        return 0
     if result.status == "interrupted":
         if rd.RunDirectory(result.rundir).checkpoint() is None:
             print(f"interrupted before the first step; nothing to keep. Start it again with:\n"
@@ -108,6 +126,37 @@ def _run(args) -> int:
     print(f"{result.rundir}: steps {result.start_step}-{result.end_step} done; MD {result.steps_per_s:.1f} steps/s, "
           f"{result.wall_s:.1f} s in all (start-up included)")
     return 0
+
+
+def _advance(args, target: Path) -> int:
+    from nucleate.errors import NucleateError
+
+    from .runner import advance
+
+    if args.continue_run or args.overwrite or args.steps is not None or args.output or args.model:
+        raise NucleateError("--until takes a run directory alone (with --time-limit): it starts or continues it "
+                            "as its state asks")
+    if not target.is_dir():
+        raise NucleateError(f"--until needs a run directory; {target} is not one (render the spec first)")
+    return _report(advance(target, args.until, time_limit_s=args.time_limit))
+
+
+def _duration(text: str) -> float:
+    """Seconds, or [[HH:]MM:]SS as Slurm writes a walltime."""
+    import argparse
+
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (give seconds or HH:MM:SS)") from None
+    if len(parts) > 3 or any(p < 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (give seconds or HH:MM:SS)")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"the time limit must be positive, got {text!r}")
+    return seconds
 
 
 def _doctor(args) -> int:

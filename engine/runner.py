@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,31 +84,50 @@ class _StopRequest:
     the stop already under way finishes its checkpoint.  `kill -9` remains safe: the last checkpoint
     on disk is always intact."""
 
-    def __init__(self):
+    def __init__(self, time_limit_s: float | None = None):
         self.signal: int | None = None
+        self.reason: str | None = None  # "signal" | "time-limit"
         self.lmp = None  # set once LAMMPS exists, so that a request can end a run mid-chunk
         self._previous: dict[int, object] = {}
+        self._timer = threading.Timer(time_limit_s, self.request, args=("time-limit",)) if time_limit_s else None
 
     def __enter__(self):
         with contextlib.suppress(ValueError):  # not in the main thread: no handlers
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
         return self
 
     def _handle(self, signum, _frame):
-        if self.signal is not None:
+        if self.reason is not None:
             os.write(2, b"nucleate: already stopping; writing the checkpoint\n")
             return
         self.signal = signum
         os.write(2, b"nucleate: stopping after this step; writing a checkpoint (a kill -9 is safe too)\n")
+        self.request("signal")
+
+    def request(self, reason: str) -> None:
+        """Ask the run to end after the step in progress (from a signal handler or the time-limit timer;
+        `force_timeout` only sets a flag that LAMMPS checks every step, so either thread may call it)."""
+        if self.reason is None:
+            self.reason = reason
         if self.lmp is not None:
             self.lmp.force_timeout()
 
+    def attach(self, lmp) -> None:
+        self.lmp = lmp
+        if self.reason is not None:  # asked before LAMMPS existed
+            lmp.force_timeout()
+
     @property
     def requested(self) -> bool:
-        return self.signal is not None
+        return self.reason is not None
 
     def __exit__(self, *exc):
+        if self._timer is not None:
+            self._timer.cancel()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
@@ -184,13 +204,15 @@ def _lammps_message(exc: Exception) -> str:
 
 
 def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool = False,
-            overwrite: bool = False, progress_stream=None) -> RunResult:
+            overwrite: bool = False, time_limit_s: float | None = None, progress_stream=None) -> RunResult:
     """Run a rendered run directory in this process, or continue it from its last checkpoint.
 
     `steps` is the segment's length (default: the spec's `md.steps`; with `continue_run`, the steps
     to add).  `overwrite` starts again from step 0, keeping the earlier attempt's files in
     `replaced-<time>/`; a directory whose first segment failed before any checkpoint is started
-    again the same way without it.  One process at a time: a second one is refused.
+    again the same way without it.  One process at a time: a second one is refused.  `time_limit_s`
+    ends the segment cleanly, with a checkpoint, after that many seconds (status "time-limit"): a batch
+    job gives its walltime less a margin, and the next job continues.
 
         >>> from nucleate.engine.render import render_run
         >>> run = render_run(load_spec("spec.yaml"), "run/")          # doctest: +SKIP
@@ -199,11 +221,34 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
     """
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise NucleateError(f"the number of steps must be a positive integer, got {steps!r}")
+    if time_limit_s is not None and not (isinstance(time_limit_s, (int, float)) and 0 < time_limit_s < float("inf")):
+        raise NucleateError(f"the time limit must be a positive number of seconds, got {time_limit_s!r}")
     run = rd.RunDirectory(rundir)
     run.manifest()  # a clear message if this is not a run directory
     with run.lock():
         return _execute_locked(run, steps=steps, continue_run=continue_run, overwrite=overwrite,
-                               progress_stream=progress_stream)
+                               time_limit_s=time_limit_s, progress_stream=progress_stream)
+
+
+def advance(rundir: str | Path, until_step: int, *, time_limit_s: float | None = None,
+            progress_stream=None) -> RunResult:
+    """Bring a run directory to step `until_step`, whatever its state: start it if no step of it was
+    checkpointed yet, continue it from its last checkpoint otherwise, do nothing once it is there.
+    This is what a batch job runs: the same command is right for the first job of a chain, for each
+    continuation and for a job resubmitted after a node failure."""
+    if isinstance(until_step, bool) or not isinstance(until_step, int) or until_step < 1:
+        raise NucleateError(f"the target step must be a positive integer, got {until_step!r}")
+    run = rd.RunDirectory(rundir)
+    run.manifest()
+    checkpoint, _ = run.usable_checkpoint() if run.checkpoint() is not None else (None, [])
+    if checkpoint is None:
+        return execute(run.path, steps=until_step, time_limit_s=time_limit_s, progress_stream=progress_stream)
+    done = int(checkpoint["step"])
+    if done >= until_step:
+        return RunResult(status="completed", start_step=done, end_step=done, wall_s=0.0, steps_per_s=0.0,
+                         rundir=run.path)
+    return execute(run.path, steps=until_step - done, continue_run=True, time_limit_s=time_limit_s,
+                   progress_stream=progress_stream)
 
 
 @dataclass
@@ -287,7 +332,8 @@ def _write_local_input(run: rd.RunDirectory, spec: RunSpec, data, *, has_plumed:
     return name
 
 
-def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, progress_stream) -> RunResult:
+def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, time_limit_s,
+                    progress_stream) -> RunResult:
     spec = spec_from_rundir(run)
     has_plumed = (run / rd.PLUMED).exists()
     external = _plumed_outputs(run)
@@ -298,13 +344,13 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, pro
     os.chdir(run.path)
     t0 = time.perf_counter()
     status, coupling, lmp, step, md_rate, input_name = "failed", None, None, start, 0.0, None
-    with _StopRequest() as stop:
+    with _StopRequest(time_limit_s) as stop:
         try:
             if continue_run:
                 for path in run.set_aside_after(plan.checkpoint["file_sizes"], start):
                     log.warning("output written after the step-%d checkpoint kept in %s", start, path)
             lmp = _Lammps(run, continue_run)
-            stop.lmp = lmp.lmp
+            stop.attach(lmp.lmp)
             data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
             input_name = _write_local_input(run, spec, data, has_plumed=has_plumed, plan=plan)
             with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
@@ -333,7 +379,8 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, pro
             status = _run_marks(lmp, run, spec, coupling, stop, bar, marks, start=start, target=target,
                                 fresh=not continue_run, external=external)
             step = lmp.step if status != "interrupted-before-start" else start
-            status = "interrupted" if status.startswith("interrupted") else status
+            if status.startswith("interrupted"):
+                status = "time-limit" if stop.reason == "time-limit" else "interrupted"
             bar.close(step, status)
             md_rate = bar.rate(step)
         except KeyboardInterrupt:  # only without our handlers (not the main thread)
