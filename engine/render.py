@@ -9,11 +9,14 @@ command line).
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import importlib.metadata as md
+import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from nucleate import __version__
@@ -173,7 +176,12 @@ def plumed_text(spec: RunSpec, groups: Groups, data, *, restart: bool = False) -
     if not spec.plumed:
         return None
     if "file" in spec.plumed:
-        return Path(spec.plumed["file"]).read_text()
+        path = Path(spec.plumed["file"])
+        try:
+            return path.read_text()
+        except UnicodeDecodeError as exc:
+            raise NucleateError(f"plumed.file {path} is not a text file (byte {exc.start} is not UTF-8); "
+                                "give the PLUMED input file") from None
     try:
         from nucleate.plumed_cvs import render_plumed
     except ImportError as exc:
@@ -190,6 +198,8 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
             raise NucleateError(
                 f"{run.path} already holds {what}; use `nucleate run {run.path} --continue` to extend it, "
                 "--overwrite to replace it (the old directory is kept beside it), or another -o")
+        if run.is_locked():
+            raise NucleateError(f"{run.path} is in use by a running process; it cannot be replaced now")
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         kept = run.path.with_name(f"{run.path.name}.replaced-{stamp}")
         run.path.rename(kept)
@@ -200,11 +210,11 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
     groups = load_groups(spec, data)
     plumed = plumed_text(spec, groups, data)
 
-    # Build in a temporary sibling and move into place: no half-written run directory.
-    tmp = run.path.with_name(f".{run.path.name}.rendering")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    # Build in a temporary sibling of this process's own and move into place: no half-written run
+    # directory, and two renders of one target never share a folder (the second finds the target taken).
+    run.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run.path.name}.rendering-", dir=run.path.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would hide the run from the group on a shared cluster
     try:
         shutil.copyfile(spec.system.data, tmp / rd.DATA)
         groups.write(tmp / rd.GROUPS)
@@ -235,14 +245,23 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
         }
         manifest["input_hashes"] = {p.name: rd.sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         rd.write_json_atomic(tmp / rd.MANIFEST, manifest)
-        run.path.parent.mkdir(parents=True, exist_ok=True)
-        if run.path.exists():
-            run.path.rmdir()  # empty (checked above)
-        tmp.rename(run.path)
+        _move_into_place(tmp, run.path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return run
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """rename() replaces an empty directory atomically and fails on a non-empty one: a render that
+    lost the race to another process is refused instead of mixing two runs."""
+    try:
+        os.rename(tmp, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise NucleateError(f"{target} was created by another process meanwhile; nothing was written "
+                                "(use another -o, or continue that run)") from None
+        raise NucleateError(f"cannot create {target}: {exc.strerror or exc}") from None
 
 
 def spec_from_rundir(run: rd.RunDirectory) -> RunSpec:

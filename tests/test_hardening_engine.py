@@ -346,3 +346,29 @@ def test_full_disk_keeps_lammps_message_and_the_checkpoint_and_leaves_no_tempora
     assert result.returncode == 0, result.stderr
     colvar = read_table(rundir / "COLVAR")
     np.testing.assert_allclose(colvar[:, 0], np.arange(checkpoint + 101) * DT_FS)
+
+
+def test_two_renders_of_one_target_at_once_one_clear_refusal(tmp_path):
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(_spec(tmp_path, 20)))
+    target = tmp_path / "same"
+    command = [sys.executable, "-m", "nucleate.cli", "run", str(spec_path), "-o", str(target)]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results).count(0) == 1, results
+    for code, err in results:
+        assert "Traceback" not in err
+        if code:
+            assert code == 2 and len([l for l in err.splitlines() if "error:" in l]) == 1
+    _assert_every_step_once(target, 20)
+    assert not [p for p in tmp_path.iterdir() if ".rendering" in p.name]
+
+
+def test_binary_plumed_file_is_one_clear_error(tmp_path):
+    spec = _spec(tmp_path, 20)
+    Path(spec["plumed"]["file"]).write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    result = _cli("render", spec_path, "-o", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a text file" in result.stderr and not (tmp_path / "run").exists()
