@@ -5,11 +5,15 @@ src/PLUMED/fix_plumed.cpp does in C++, with the same unit factors (metal units: 
 96.48530749925792, Angstrom -> nm 0.1, ps -> ps 1), the same box layout and the same virial
 sign convention.  A run coupled this way and one through `fix plumed` are numerically identical.
 
-Two deliberate differences, both for restarts:
-  * the force evaluation that LAMMPS repeats at the first step of a continued run (its setup)
-    is passed to PLUMED with `performCalcNoUpdate`, so no COLVAR row or hill is written twice;
-  * at checkpoint steps PLUMED is asked to `doCheckPoint`, which flushes all its output files,
-    so everything up to a checkpoint is on disk when the checkpoint is.
+For restarts:
+  * the force evaluation that LAMMPS repeats at the first step of a continued run (its setup) is
+    a full PLUMED step, as under `fix plumed`: PLUMED's biases know it as their first step and do
+    not deposit again (METAD and OPES skip the first step's update), and the step's other output
+    (its COLVAR row, written before the checkpoint already) is flushed at once and cut off by the
+    runner; calling `performCalcNoUpdate` there instead would make the *next* step PLUMED's first,
+    and lose the hill due at it whenever a segment ends one step before a deposit;
+  * at checkpoint steps, and at the restart step, PLUMED is asked to `doCheckPoint`, which flushes
+    all its output files, so everything up to a checkpoint is on disk when the checkpoint is.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ class PlumedCoupling:
         p.cmd("setMasses", self._masses)
         p.cmd("setCharges", self._charges)
         p.cmd("setVirial", self._virial)
-        self._checkpoint_flag[0] = 1 if step in self.checkpoint_steps else 0
+        self._checkpoint_flag[0] = 1 if (step in self.checkpoint_steps or step == self.restart_step) else 0
         p.cmd("doCheckPoint", self._checkpoint_flag)
         p.cmd("prepareCalc")
         p.cmd("isEnergyNeeded", self._needs_energy)
@@ -128,10 +132,7 @@ class PlumedCoupling:
                 f"{self.plumed_file}: the PLUMED input biases the potential energy (ENERGY action); "
                 "the in-process coupling does not pass the energy to PLUMED. Bias a structural CV instead."
             )
-        if step == self.restart_step:
-            p.cmd("performCalcNoUpdate")  # already updated before the checkpoint
-        else:
-            p.cmd("performCalc")
+        p.cmd("performCalc")
         p.cmd("getBias", self._bias)
         self.bias_eV = float(self._bias[0])
         self.lmp.fix_external_set_energy_global(FIX_ID, self.bias_eV)

@@ -270,9 +270,13 @@ class RunDirectory:
         aside = _free_name(self.path / f"replaced-{stamp}")
         aside.mkdir()
         for path in files:
-            inside = Path(path).resolve().parent == self.path
-            target = aside / path.name if inside else _free_name(path.with_name(f"{path.name}.replaced-{stamp}"))
-            shutil.move(str(path), str(target))
+            if Path(path).resolve().parent == self.path:
+                shutil.move(str(path), str(aside / path.name))
+            else:
+                # a shared file (walker hills) keeps its inode, which other walkers hold open: copy, then empty it
+                shutil.copyfile(path, _free_name(path.with_name(f"{path.name}.replaced-{stamp}")))
+                with open(path, "r+b") as handle:
+                    handle.truncate(0)
         manifest.setdefault("earlier_attempts", []).append(
             {"kept_in": aside.name, "segments": manifest.get("segments", [])})
         manifest["segments"] = []

@@ -371,10 +371,11 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, tim
                 coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
             bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name)
             if continue_run and not stop.requested:
-                # LAMMPS re-writes dump/thermo rows for the restart step during setup; drop those duplicates.
+                # The restart step's setup re-writes its thermo row, dump frame and COLVAR row (all flushed):
+                # every output goes back to its size at the checkpoint, so nothing is written twice.
                 lmp.command("run 0 post no", source="(continue setup)")
                 _raise_pending(coupling)
-                run.cut_back(plan.checkpoint["file_sizes"], [rd.THERMO, rd.DUMP])
+                run.cut_back(plan.checkpoint["file_sizes"], list(plan.checkpoint["file_sizes"]))
             step = start
             status = _run_marks(lmp, run, spec, coupling, stop, bar, marks, start=start, target=target,
                                 fresh=not continue_run, external=external)

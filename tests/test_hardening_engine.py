@@ -372,3 +372,17 @@ def test_binary_plumed_file_is_one_clear_error(tmp_path):
     result = _cli("render", spec_path, "-o", tmp_path / "run")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "is not a text file" in result.stderr and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("first", [14, 15, 16])
+def test_continuing_from_any_step_keeps_every_hill_and_row(tmp_path, first):
+    """Time limits and stop requests end segments at any step, not at checkpoint multiples: the hill due
+    right after (or at) the restart step must be deposited exactly once."""
+    run = render_run(RunSpec.from_dict(_spec(tmp_path, first)), tmp_path / "run")
+    execute(run.path)
+    execute(run.path, steps=30 - first, continue_run=True)
+    _assert_every_step_once(run.path, 30)
+    whole = render_run(RunSpec.from_dict(_spec(tmp_path, 30)), tmp_path / "whole")
+    execute(whole.path)
+    for name in ("COLVAR", "HILLS"):
+        np.testing.assert_allclose(read_table(run.path / name), read_table(whole.path / name), rtol=1e-7, atol=1e-9)
