@@ -21,6 +21,7 @@ import numpy as np
 from nucleate.errors import NucleateError
 from nucleate.analysis.blocks import ratio_error
 from nucleate.analysis.fes_grid import FES
+from nucleate.analysis.output_files import write_output
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,13 @@ class DeltaGSeries:
     def write(self, path) -> None:
         header = (f"#! FIELDS time deltag deltag_err\n# deltag = G({self.target}) - G({self.reference}) "
                   f"in {self.energy_unit}; inf where a basin has no sample yet\n")
-        with open(path, "w") as handle:
-            handle.write(header)
-            np.savetxt(handle, np.column_stack([self.times, self.delta_g, self.error]), fmt="%.9g")
+
+        def write(temporary) -> None:
+            with open(temporary, "w") as handle:
+                handle.write(header)
+                np.savetxt(handle, np.column_stack([self.times, self.delta_g, self.error]), fmt="%.9g")
+
+        write_output(path, write)
 
 
 def delta_g_vs_time(samples: np.ndarray, log_weights: np.ndarray, times: np.ndarray, reference: BasinRegion,

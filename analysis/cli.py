@@ -11,6 +11,8 @@ import re
 import sys
 from pathlib import Path
 
+from nucleate.analysis.cli_numbers import finite_float, non_negative_int, positive_int
+from nucleate.analysis.output_files import check_output, write_output, write_text_output
 from nucleate.errors import NucleateError
 
 
@@ -84,7 +86,7 @@ def register(sub) -> None:
     _add_grid_options(fes)
     fes.add_argument("--mintozero", action="store_true", help="shift the minimum to zero")
     fes.add_argument("--negbias", action="store_true", help="write the bias instead of the free energy")
-    fes.add_argument("--stride", type=int, help="also write OUT_0, OUT_1, ... every N hills (cumulative)")
+    fes.add_argument("--stride", type=positive_int, help="also write OUT_0, OUT_1, ... every N hills (cumulative)")
     _add_output_options(fes)
     _accept_negative_lists(fes)
     fes.set_defaults(func=run_fes)
@@ -94,7 +96,7 @@ def register(sub) -> None:
     _add_weight_options(rew)
     _add_grid_options(rew)
     rew.add_argument("--bandwidth", help="Gaussian KDE bandwidth per CV (CV units); default: histogram")
-    rew.add_argument("--blocks", type=int, default=0, help="number of blocks for the error (>= 2)")
+    rew.add_argument("--blocks", type=non_negative_int, default=0, help="number of blocks for the error (>= 2)")
     _add_output_options(rew)
     _accept_negative_lists(rew)
     rew.set_defaults(func=run_reweight)
@@ -105,8 +107,8 @@ def register(sub) -> None:
     _add_weight_options(dg)
     dg.add_argument("--basin", action="append", required=True,
                     help="NAME=lo:hi (1 CV) or NAME=lo:hi,lo:hi (2 CVs); give exactly two")
-    dg.add_argument("--points", type=int, default=20, help="number of times (default 20)")
-    dg.add_argument("--blocks", type=int, default=5, help="blocks for the error (default 5)")
+    dg.add_argument("--points", type=positive_int, default=20, help="number of times (default 20)")
+    dg.add_argument("--blocks", type=positive_int, default=5, help="blocks for the error (default 5)")
     _add_output_options(dg)
     _accept_negative_lists(dg)
     dg.set_defaults(func=run_deltag)
@@ -117,8 +119,8 @@ def register(sub) -> None:
     temp = bas.add_mutually_exclusive_group(required=True)
     temp.add_argument("--temp", type=float, help="temperature in K")
     temp.add_argument("--kt", type=float, help="k_B T in the grid's energy unit")
-    bas.add_argument("--max-free", type=float, help="ignore minima higher than this above the lowest")
-    bas.add_argument("--radius", type=int, default=2, help="a minimum is lowest within this many grid steps")
+    bas.add_argument("--max-free", type=finite_float, help="ignore minima higher than this above the lowest")
+    bas.add_argument("--radius", type=positive_int, default=2, help="a minimum is lowest within this many grid steps")
     bas.add_argument("--path", help="two basin names, e.g. A,D: also find the minimum free-energy path")
     bas.add_argument("--input-units", help="energy unit of the grid (default kj/mol, or the run's manifest)")
     bas.add_argument("-o", "--output", type=Path, help="write the basin table here (and the path as OUT_path.dat)")
@@ -129,7 +131,7 @@ def register(sub) -> None:
     plot = sub.add_parser("plot", help="plot a FES grid file (PNG or SVG)")
     plot.add_argument("grid", type=Path)
     plot.add_argument("-o", "--output", type=Path, help="image file (.png or .svg); default GRID.png")
-    plot.add_argument("--max-free", type=float, help="upper end of the colour scale (2D)")
+    plot.add_argument("--max-free", type=finite_float, help="upper end of the colour scale (2D)")
     plot.add_argument("--input-units", help="energy unit of the grid, for the axis label")
     plot.set_defaults(func=run_plot)
 
@@ -158,12 +160,11 @@ def _finish(fes, args, plot_kwargs=None) -> None:
 def run_fes(args) -> int:
     from nucleate.analysis.hills import auto_grid, read_hills, sum_hills  # noqa: PLC0415
 
+    check_output(args.output)
     hills = read_hills(args.hills, units=args.input_units)
     bins, mins, maxs = _grid_args(args, hills.ndim)
     if (mins is None) != (maxs is None):
         raise NucleateError("give both --min and --max, or neither")
-    if args.stride is not None and args.stride < 1:
-        raise NucleateError("--stride must be a positive number of hills")
     grid = auto_grid(hills, bins=bins, mins=mins, maxs=maxs)
     surfaces = sum_hills(hills, grid, negbias=args.negbias, mintozero=args.mintozero, stride=args.stride)
     if args.stride:
@@ -180,6 +181,7 @@ def _reweighter(args):
     from nucleate.analysis.hills import read_hills  # noqa: PLC0415
     from nucleate.analysis.reweight import Reweighter, kt_from  # noqa: PLC0415
 
+    check_output(args.output)
     cvs = [c for c in args.cv.split(",") if c]
     bias = [b for b in args.bias.split(",") if b]
     hills = read_hills(args.hills, units=args.input_units) if args.hills else None
@@ -210,15 +212,21 @@ def _read_colvar(paths, wanted, input_units, bias):
 
 
 def _fields_of(path: Path) -> list[str]:
-    if not path.is_file():
-        raise NucleateError(f"{path}: no such file")
-    with path.open("rb") as handle:
-        for line in handle:
-            words = line.decode(errors="replace").split()
-            if len(words) >= 2 and words[0] == "#!" and words[1] == "FIELDS":
-                return words[2:]
-            if words and not words[0].startswith("#"):
-                break
+    from nucleate.analysis.plumed_files import require_file  # noqa: PLC0415
+
+    try:
+        with require_file(path).open("rb") as handle:
+            if not handle.read(4096).strip():
+                raise NucleateError(f"{path}: the file is empty")
+            handle.seek(0)
+            for line in handle:
+                words = line.decode(errors="replace").split()
+                if len(words) >= 2 and words[0] == "#!" and words[1] == "FIELDS":
+                    return words[2:]
+                if words and not words[0].startswith("#"):
+                    break
+    except OSError as exc:
+        raise NucleateError(f"cannot read {path}: {exc.strerror or exc}") from None
     raise NucleateError(f"{path}: no `#! FIELDS` line at the top; this is not a PLUMED output file")
 
 
@@ -284,6 +292,8 @@ def run_basins(args) -> int:
     from nucleate.analysis.basins import find_basins, minimum_free_energy_path  # noqa: PLC0415
     from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
 
+    if args.output:
+        check_output(args.output)
     fes = _read_fes(args.grid, args.input_units)
     kt = kt_from(args.temp, args.kt, fes.energy_unit)
     basins = find_basins(fes, kt=kt, max_free=args.max_free, radius=args.radius)
@@ -304,16 +314,10 @@ def run_basins(args) -> int:
         print(f"path {names[0]} -> {names[1]}: {len(path.points)} grid points, barrier {path.barrier:.4f} "
               f"{fes.energy_unit} above {names[0]}")
     if args.output:
-        args.output.write_text("\n".join(lines) + "\n")
-        print(f"wrote {args.output}")
+        table = "\n".join(lines) + "\n"
+        print(f"wrote {write_text_output(args.output, table)}")
         if path is not None:
-            import numpy as np  # noqa: PLC0415
-
-            path_file = args.output.with_name(args.output.stem + "_path.dat")
-            with path_file.open("w") as handle:
-                handle.write("#! FIELDS " + " ".join(fes.names) + " free\n")
-                np.savetxt(handle, np.column_stack([path.points, path.free]), fmt="%.9g")
-            print(f"wrote {path_file}")
+            print(f"wrote {_write_path(args.output.with_name(args.output.stem + '_path.dat'), fes.names, path)}")
     if not args.no_plot:
         from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
 
@@ -324,13 +328,26 @@ def run_basins(args) -> int:
     return 0
 
 
+def _write_path(target: Path, names, path) -> Path:
+    """The minimum free-energy path as a PLUMED-style table: CV values and F along it."""
+    import numpy as np  # noqa: PLC0415
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w") as handle:
+            handle.write("#! FIELDS " + " ".join(names) + " free\n")
+            np.savetxt(handle, np.column_stack([path.points, path.free]), fmt="%.9g")
+
+    return write_output(target, write)
+
+
 def run_plot(args) -> int:
     from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
 
-    fes = _read_fes(args.grid, args.input_units)
     output = args.output or args.grid.with_suffix(".png")
     if output.suffix.lower() not in (".png", ".svg"):
         raise NucleateError(f"{output}: the image must end in .png or .svg")
+    check_output(output)
+    fes = _read_fes(args.grid, args.input_units)
     print(f"wrote {plot_fes(fes, output, max_free=args.max_free)}")
     return 0
 

@@ -11,13 +11,18 @@ which numpy, gnuplot and PLUMED read back as infinity.  No NaN is ever written.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from nucleate.analysis.output_files import write_output
 from nucleate.errors import NucleateError
 from nucleate.units import energy_factor
+
+# 8 bytes each and a few arrays of them: beyond this the machine runs out of memory, not the user
+MAX_GRID_POINTS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,16 @@ class GridSpec:
         if not (len(self.mins) == len(self.maxs) == len(self.nbins) == len(self.periodic) == n):
             raise NucleateError(f"grid for {', '.join(self.names)}: min/max/bin need one value per CV")
         for name, lo, hi, nb in zip(self.names, self.mins, self.maxs, self.nbins):
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise NucleateError(f"grid for {name}: min and max must be finite numbers (got {lo}, {hi})")
             if not hi > lo:
                 raise NucleateError(f"grid for {name}: max ({hi}) must be larger than min ({lo})")
             if nb < 1:
                 raise NucleateError(f"grid for {name}: need at least one bin (got {nb})")
+        points = math.prod(self.shape)
+        if points > MAX_GRID_POINTS:
+            raise NucleateError(f"grid for {', '.join(self.names)}: {' x '.join(map(str, self.shape))} = {points:.3g} "
+                                f"points is more than {MAX_GRID_POINTS:.0e}; use fewer bins (--bin)")
 
     @property
     def ndim(self) -> int:
@@ -115,7 +126,6 @@ def write_grid(path, grid: GridSpec, values: dict[str, np.ndarray], fmt: str = "
                comments: list[str] | None = None) -> Path:
     """Write arrays on `grid` as a PLUMED grid file (first CV fastest, blank line between blocks)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["#! FIELDS " + " ".join(list(grid.names) + list(values))]
     for i, name in enumerate(grid.names):
         lines += [f"#! SET min_{name} {_format_bound(grid.mins[i])}",
@@ -131,18 +141,28 @@ def write_grid(path, grid: GridSpec, values: dict[str, np.ndarray], fmt: str = "
             raise NucleateError(f"refusing to write NaN into {path}; this is a bug, please report it")
     stacked = np.stack([c.reshape(-1) for c in columns], axis=1)
     block = grid.shape[0]
-    with path.open("w") as handle:
-        handle.write("\n".join(lines) + "\n")
-        for start in range(0, len(stacked), block):
-            np.savetxt(handle, stacked[start:start + block], fmt=fmt, delimiter=" ")
-            if grid.ndim > 1:
-                handle.write("\n")
-    return path
+
+    def write(target: Path) -> None:
+        with target.open("w") as handle:
+            handle.write("\n".join(lines) + "\n")
+            for start in range(0, len(stacked), block):
+                np.savetxt(handle, stacked[start:start + block], fmt=fmt, delimiter=" ")
+                if grid.ndim > 1:
+                    handle.write("\n")
+
+    return write_output(path, write)
+
+
+def _grid_points(text: str, name: str, path) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise NucleateError(f"{path}: #! SET nbins_{name} {text!r} is not a whole number") from None
 
 
 def read_grid(path) -> tuple[GridSpec, dict[str, np.ndarray]]:
     """Read a PLUMED grid file (ours or `plumed sum_hills` output); derivative columns are skipped."""
-    from nucleate.analysis.plumed_files import parse_domain_value, read_plumed  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
 
     table = read_plumed(path, units="kj/mol")
     names = [f for f in table.fields if f"nbins_{f}" in table.constants]
@@ -150,14 +170,20 @@ def read_grid(path) -> tuple[GridSpec, dict[str, np.ndarray]]:
         raise NucleateError(f"{path}: no `#! SET nbins_X` lines; this is not a PLUMED grid file")
     shape, mins, maxs, nbins, periodic = [], [], [], [], []
     for name in names:
-        points = int(table.constants[f"nbins_{name}"])
+        points = _grid_points(table.constants[f"nbins_{name}"], name, path)
         is_periodic = table.constants.get(f"periodic_{name}", "false").strip().lower() == "true"
-        mins.append(parse_domain_value(table.constants[f"min_{name}"]))
-        maxs.append(parse_domain_value(table.constants[f"max_{name}"]))
+        bounds = table.periodic_domain(name)  # any grid axis has its min_X / max_X lines
+        if bounds is None:
+            raise NucleateError(f"{path}: no `#! SET min_{name}` / `max_{name}` lines for the grid axis {name}")
+        mins.append(bounds[0])
+        maxs.append(bounds[1])
         nbins.append(points if is_periodic else points - 1)
         periodic.append(is_periodic)
         shape.append(points)
-    grid = GridSpec(tuple(names), tuple(mins), tuple(maxs), tuple(nbins), tuple(periodic))
+    try:
+        grid = GridSpec(tuple(names), tuple(mins), tuple(maxs), tuple(nbins), tuple(periodic))
+    except NucleateError as exc:
+        raise NucleateError(f"{path}: {exc}") from None
     values = {}
     for name in table.fields:
         if name in names or name.startswith("der_"):

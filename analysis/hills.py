@@ -93,26 +93,40 @@ def hills_from_table(table: PlumedTable) -> Hills:
     names = tuple(fields[1:first_sigma])
     if not names or len(names) > 2:
         raise NucleateError(f"{where}: hills on {len(names)} CVs ({' '.join(names)}); only 1 or 2 are supported")
-    for name in names:
-        table.column(f"sigma_{name}")
     kerneltype = table.constants.get("kerneltype", "stretched-gaussian").strip().lower()
     if kerneltype not in ("stretched-gaussian", "gaussian"):
         raise NucleateError(f"{where}: kerneltype {kerneltype!r} is not supported (stretched-gaussian, gaussian)")
-    if "biasf" in table:
-        biasf_column = table.column("biasf")
-        biasf = float(biasf_column[0])
-        if not np.allclose(biasf_column, biasf):
-            raise NucleateError(f"{where}: the biasf column changes along the file; sum each part separately")
-    else:
-        biasf = 1.0
-    heights = table.column("height")
-    if not np.isfinite(heights).all():
-        raise NucleateError(f"{where}: the height column has non-finite values")
+    for name in ("time", "height", *names):
+        table.finite_column(name, why="a hill needs a finite time, centre and height")
+    sigmas = [_positive_sigmas(table, name) for name in names]
     return Hills(names=names, times=table.column("time"),
                  centers=np.column_stack([table.column(n) for n in names]),
-                 sigmas=np.column_stack([table.column(f"sigma_{n}") for n in names]),
-                 heights=heights, biasf=biasf, kerneltype=kerneltype,
-                 domains=tuple(table.periodic_domain(n) for n in names), units=table.units, source=where)
+                 sigmas=np.column_stack(sigmas), heights=table.column("height"), biasf=_constant_biasf(table),
+                 kerneltype=kerneltype, domains=tuple(table.periodic_domain(n) for n in names), units=table.units,
+                 source=where)
+
+
+def _positive_sigmas(table: PlumedTable, name: str) -> np.ndarray:
+    """sigma_NAME, refusing a width that is not a positive number (it would size the grid from it)."""
+    sigma = table.finite_column(f"sigma_{name}", why="a hill's width")
+    bad = ~(sigma > 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise NucleateError(f"{table.where(row)}: sigma_{name} is {sigma[row]:g}; a hill's width must be positive")
+    return sigma
+
+
+def _constant_biasf(table: PlumedTable) -> float:
+    """The bias factor gamma (1 without a biasf column); one value for the whole file."""
+    if "biasf" not in table:
+        return 1.0
+    column = table.finite_column("biasf", why="the bias factor")
+    changed = ~np.isclose(column, column[0])
+    if changed.any():
+        row = int(np.argmax(changed))
+        raise NucleateError(f"{table.where(row)}: biasf changes from {column[0]:g} to {column[row]:g}; "
+                            "sum the hills of each bias factor separately")
+    return float(column[0])
 
 
 def _plumed_rounded(value: float) -> float:

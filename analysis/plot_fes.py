@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.analysis.fes_grid import FES
+from nucleate.analysis.output_files import write_output
 
 _UNIT_LABEL = {"kj/mol": "kJ/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": "J/mol"}
 
@@ -23,10 +24,8 @@ def _figure(width_in: float, height_in: float):
 
 def _save(fig, path, tight: bool = True) -> Path:
     """tight=False keeps the fixed margins: `bbox_inches="tight"` draws the figure twice."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None, bbox_inches="tight" if tight else None)
-    return path
+    dpi = 150 if Path(path).suffix.lower() == ".png" else None
+    return write_output(path, lambda temporary: fig.savefig(temporary, dpi=dpi, bbox_inches="tight" if tight else None))
 
 
 def unit_label(unit: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nucleate.analysis.output_files import write_output
 from nucleate.analysis.traj_kde import KDEResult
 
 
@@ -20,12 +21,12 @@ def _pyplot():
 
 
 def _save(fig, prefix: Path) -> list[Path]:
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    paths = [prefix.with_suffix(".png"), prefix.with_suffix(".svg")]
-    for path in paths:
-        fig.savefig(path, dpi=150 if path.suffix == ".png" else None, bbox_inches="tight")
-    _pyplot().close(fig)
-    return paths
+    try:
+        return [write_output(prefix.with_suffix(suffix),
+                             lambda temporary: fig.savefig(temporary, dpi=dpi, bbox_inches="tight"))
+                for suffix, dpi in ((".png", 150), (".svg", None))]
+    finally:
+        _pyplot().close(fig)
 
 
 def plot_kde_panels(results: dict[str, KDEResult], prefix: Path, references: dict | None = None) -> list[Path]:

@@ -79,8 +79,8 @@ class Reweighter:
         where = colvar.describe()
         if not 1 <= len(self.cvs) <= 2:
             raise NucleateError(f"give one or two CVs (got {len(self.cvs)}: {', '.join(self.cvs)})")
-        if not self.kt > 0:
-            raise NucleateError(f"kT must be positive (got {kt})")
+        if not (self.kt > 0 and math.isfinite(self.kt)):
+            raise NucleateError(f"kT must be a positive number (got {kt})")
         if not 0.0 <= self.skip < 1.0:
             raise NucleateError(f"--skip is the fraction of rows dropped as equilibration, in [0, 1) (got {skip})")
         if method not in ("ct", "final"):
@@ -100,6 +100,9 @@ class Reweighter:
         self._rows = slice(start, len(colvar))
         if start >= len(colvar):
             raise NucleateError(f"{where}: --skip {skip} leaves no rows")
+        for name in self.cvs + (["time"] if "time" in colvar else []):
+            # a NaN or inf sample would set the grid range or fall outside it without a word
+            colvar.finite_column(name, start, why="every sample needs a finite CV value and time")
 
     # -- weights ---------------------------------------------------------------------------
     def times(self) -> np.ndarray:
@@ -147,9 +150,9 @@ class Reweighter:
                 self.notes.append(note)
             total += values
         if not np.isfinite(total).all():
-            bad = int(np.flatnonzero(~np.isfinite(total))[0]) + self._rows.start
-            raise NucleateError(f"{self.table.describe()}: bias columns {', '.join(self.bias)} are not finite "
-                                f"at data row {bad + 1}")
+            bad = int(np.flatnonzero(~np.isfinite(total))[0])
+            raise NucleateError(f"{self.table.where(bad + self._rows.start)}: the bias {' + '.join(self.bias)} is "
+                                f"{total[bad]} there ({'; '.join(self.notes)}), not a finite number")
         logw = total / self.kt
         return logw - logw.max() if len(logw) else logw
 
@@ -205,7 +208,7 @@ class Reweighter:
         sigma_points = None
         if bandwidth is not None:
             bandwidth = [float(b) for b in (bandwidth if np.iterable(bandwidth) else [bandwidth])]
-            if len(bandwidth) != grid.ndim or min(bandwidth) <= 0:
+            if len(bandwidth) != grid.ndim or not all(0 < b < math.inf for b in bandwidth):  # NaN fails too
                 raise NucleateError(f"--bandwidth needs one positive value per CV (got {bandwidth})")
             sigma_points = [b / dx for b, dx in zip(bandwidth, grid.spacing)]
         k_blocks = int(blocks) if blocks else 1
@@ -274,8 +277,8 @@ def kt_from(temperature_k: float | None, kt: float | None, energy_unit: str) -> 
     if (temperature_k is None) == (kt is None):
         raise NucleateError("give exactly one of --temp (K) or --kt (in the file's energy unit)")
     if kt is not None:
-        if not kt > 0:
-            raise NucleateError(f"--kt must be positive (got {kt})")
+        if not kt > 0 or not math.isfinite(kt):
+            raise NucleateError(f"--kt must be a positive energy (got {kt})")
         return float(kt)
     if not temperature_k > 0 or not math.isfinite(temperature_k):
         raise NucleateError(f"--temp must be a positive temperature in K (got {temperature_k})")

@@ -68,6 +68,9 @@ class RationalSwitch:
             object.__setattr__(self, "d_max", self.d0 + self.r0 * 0.00001 ** (1.0 / (self.nn - self.mm)))
         elif isinstance(self.d_max, str):
             raise NucleateError(f"d_max must be a number, None or 'auto', got {self.d_max!r}")
+        elif self.d_max is not None and not self.d_max > self.d0:
+            # s(d_max) = 1 there: the stretch 1/(s(0) - s(d_max)) would divide by zero
+            raise NucleateError(f"switching function D_MAX={self.d_max} must be larger than D_0={self.d0}")
         scale = (1.0, 0.0)
         if self.d_max is not None and self.stretch:
             s_zero = float(self._raw(np.array([0.0]))[0])

@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from nucleate.analysis.cli_numbers import non_negative_float, non_negative_int, positive_float, positive_int
+from nucleate.analysis.output_files import check_output, ensure_folder
 from nucleate.errors import NucleateError
 
 
@@ -18,10 +20,11 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--traj", help="LAMMPS dump (dump custom ... id type x y z)")
     parser.add_argument("--groups", help="groups file (groups.json)")
     parser.add_argument("--type-map", help="element of each atom type, e.g. Ag,S,N,C,H,O, when there is no groups file")
-    parser.add_argument("--timestep-fs", type=float, help="MD timestep in fs (default: the run's manifest); times in ps")
-    parser.add_argument("--start", type=int, help="first frame (0-based)")
-    parser.add_argument("--stop", type=int, help="stop before this frame")
-    parser.add_argument("--step", type=int, help="use every STEP-th frame")
+    parser.add_argument("--timestep-fs", type=positive_float,
+                        help="MD timestep in fs (default: the run's manifest); times in ps")
+    parser.add_argument("--start", type=non_negative_int, help="first frame (0-based)")
+    parser.add_argument("--stop", type=non_negative_int, help="stop before this frame")
+    parser.add_argument("--step", type=positive_int, help="use every STEP-th frame")
 
 
 def _open_run(args):
@@ -37,15 +40,17 @@ def _frames(args) -> dict:
 
 
 def _key_values(items, what: str, split_pair: bool) -> dict:
+    """NAME=VALUE options whose values are lengths or widths: positive numbers."""
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         try:
-            number = float(value)
-        except ValueError:
+            number = positive_float(value)
+        except argparse.ArgumentTypeError:
             number = None
         if not sep or number is None:
-            raise NucleateError(f"cannot read {what} {item!r}: write NAME=VALUE, e.g. Ag-S=3.0")
+            raise NucleateError(f"cannot read {what} {item!r}: write NAME=VALUE with a positive VALUE, "
+                                "e.g. Ag-S=3.0")
         out[tuple(key.split("-")) if split_pair else key] = number
     return out
 
@@ -70,6 +75,7 @@ def cmd_kde(args) -> int:
     from nucleate.analysis.plot_traj import plot_kde_panels  # noqa: PLC0415
     from nucleate.analysis.trajectory import structure_kde, write_kde_tables  # noqa: PLC0415
 
+    ensure_folder(args.output)
     run = _open_run(args)
     pairs = [p for p in args.pairs.split(",") if p] if args.pairs else []
     angles = [a for a in args.angles.split(",") if a] if args.angles else []
@@ -99,9 +105,9 @@ def _switch(args):
         d_max = None
     else:
         try:
-            d_max = float(args.d_max)
-        except ValueError:
-            raise NucleateError(f"--d-max {args.d_max!r}: give a distance in A, 'auto' or 'none'") from None
+            d_max = positive_float(args.d_max)
+        except argparse.ArgumentTypeError:
+            raise NucleateError(f"--d-max {args.d_max!r}: give a positive distance in A, 'auto' or 'none'") from None
     return RationalSwitch(args.r0, args.nn, args.mm, args.d0, d_max, stretch=not args.nostretch)
 
 
@@ -124,6 +130,7 @@ def cmd_cn(args) -> int:
             raise NucleateError("--point needs --group NAME: the atoms counted around the point")
         group, partner, point = args.group, None, args.point
         label = args.label or f"CN {group} around {point}"
+    check_output(Path(args.output).with_suffix(".csv"))
     run = _open_run(args)
     results = coordination_series(run, group, switch, partner=partner, point=point, **_frames(args))
     prefix = Path(args.output)
@@ -139,6 +146,7 @@ def cmd_nuclei(args) -> int:
     from nucleate.analysis.plot_traj import plot_nuclei  # noqa: PLC0415
     from nucleate.analysis.trajectory import nuclei, write_nuclei_tables  # noqa: PLC0415
 
+    ensure_folder(args.output)
     run = _open_run(args)
     results = nuclei(run, args.group, args.cutoff, args.min_size, args.diagonal_tolerance, **_frames(args))
     outdir = Path(args.output)
@@ -175,10 +183,10 @@ def register(sub) -> None:
     what.add_argument("--within", help="A: COORDINATION GROUPA=A (pairs once)")
     what.add_argument("--point", help="x,y,z (A) or group:NAME (its centre of mass each frame); with --group")
     cn.add_argument("--group", help="the group counted around --point")
-    cn.add_argument("--r0", type=float, help="R_0 in A")
-    cn.add_argument("--nn", type=int, default=6)
-    cn.add_argument("--mm", type=int, default=0, help="0 means 2*NN")
-    cn.add_argument("--d0", type=float, default=0.0, help="D_0 in A")
+    cn.add_argument("--r0", type=positive_float, help="R_0 in A")
+    cn.add_argument("--nn", type=positive_int, default=6)
+    cn.add_argument("--mm", type=non_negative_int, default=0, help="0 means 2*NN")
+    cn.add_argument("--d0", type=non_negative_float, default=0.0, help="D_0 in A")
     cn.add_argument("--d-max", help="auto (PLUMED's R_0-syntax default), none, or a distance in A")
     cn.add_argument("--nostretch", action="store_true", help="do not stretch the function to reach 0 at d_max")
     cn.add_argument("--switch", help="PLUMED SWITCH syntax instead, e.g. '{RATIONAL R_0=3.0 NN=6 MM=10}' (A)")
@@ -191,9 +199,11 @@ def register(sub) -> None:
                                      "Ag6 octahedra (each Ag with 4 Ag neighbours and one opposite vertex).")
     _add_inputs(nuc)
     nuc.add_argument("--group", default="Ag", help="silver group (default: %(default)s)")
-    nuc.add_argument("--cutoff", type=float, default=3.5, help="Ag-Ag contact distance in A (default: %(default)s)")
-    nuc.add_argument("--min-size", type=int, default=2, help="smallest cluster counted as a nucleus (default: %(default)s)")
-    nuc.add_argument("--diagonal-tolerance", type=float, default=0.2,
+    nuc.add_argument("--cutoff", type=positive_float, default=3.5,
+                     help="Ag-Ag contact distance in A (default: %(default)s)")
+    nuc.add_argument("--min-size", type=positive_int, default=2,
+                     help="smallest cluster counted as a nucleus (default: %(default)s)")
+    nuc.add_argument("--diagonal-tolerance", type=non_negative_float, default=0.2,
                      help="allowed relative deviation of octahedron diagonals from sqrt(2) x edge (default: %(default)s)")
     nuc.add_argument("-o", "--output", required=True, help="output directory")
     nuc.set_defaults(func=cmd_nuclei)

@@ -149,6 +149,8 @@ class RunFiles:
         if data is None or traj is None:
             raise NucleateError("give a run directory, or both --data (LAMMPS data file) and --traj (LAMMPS dump)")
         for label, path in (("data file", data), ("trajectory", traj), ("groups file", groups)):
+            if path is not None and Path(path).is_dir():
+                raise NucleateError(f"{label} {path} is a folder, not a file")
             if path is not None and not Path(path).is_file():
                 raise NucleateError(f"{label} {path} does not exist")
         return cls(Path(data), Path(traj), Path(groups) if groups else None,

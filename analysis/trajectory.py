@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nucleate.analysis.output_files import write_output, write_text_output
 from nucleate.analysis.switching import RationalSwitch
 from nucleate.analysis.traj_coordination import CoordinationSeries
 from nucleate.analysis.traj_geometry import BondAngles, BondDistances, bond_cutoff, parse_combination
@@ -96,38 +97,39 @@ def _stamp(run: Run, analysis):
     return analysis.results
 
 
+def _write_csv(path: Path, header: list[str], rows) -> Path:
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+
+    return write_output(path, write)
+
+
 def write_kde_tables(results: dict[str, KDEResult], outdir: Path) -> list[Path]:
     """kde_maxima.json (summary) and kde_maxima.csv (one row per maximum)."""
-    outdir.mkdir(parents=True, exist_ok=True)
     summary = {label: r.summary() for label, r in results.items()}
-    json_path = outdir / "kde_maxima.json"
-    json_path.write_text(json.dumps({"bandwidth_rule": "Scott (scipy gaussian_kde) unless given", "quantities": summary}, indent=1) + "\n")
-    csv_path = outdir / "kde_maxima.csv"
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["quantity", "unit", "maximum", "density", "bandwidth", "n_samples"])
-        for r in results.values():
-            for position, height in zip(r.maxima, r.heights):
-                writer.writerow([r.label, r.unit, f"{position:.4f}", f"{height:.6g}", f"{r.bandwidth:.6g}", r.n_samples])
+    json_path = write_text_output(outdir / "kde_maxima.json", json.dumps(
+        {"bandwidth_rule": "Scott (scipy gaussian_kde) unless given", "quantities": summary}, indent=1) + "\n")
+    rows = [[r.label, r.unit, f"{position:.4f}", f"{height:.6g}", f"{r.bandwidth:.6g}", r.n_samples]
+            for r in results.values() for position, height in zip(r.maxima, r.heights)]
+    csv_path = _write_csv(outdir / "kde_maxima.csv", ["quantity", "unit", "maximum", "density", "bandwidth",
+                                                      "n_samples"], rows)
     return [json_path, csv_path]
 
 
 def write_series_csv(path: Path, steps, times, time_unit: str, columns: dict[str, np.ndarray]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step", f"time_{time_unit}", *columns])
-        for row in zip(steps, times, *columns.values()):
-            writer.writerow([int(row[0]), f"{row[1]:.6g}", *(f"{v:.8g}" if isinstance(v, float) else v for v in row[2:])])
-    return path
+    rows = [[int(row[0]), f"{row[1]:.6g}", *(f"{v:.8g}" if isinstance(v, float) else v for v in row[2:])]
+            for row in zip(steps, times, *columns.values())]
+    return _write_csv(path, ["step", f"time_{time_unit}", *columns], rows)
 
 
 def write_nuclei_tables(results, time_unit: str, outdir: Path) -> list[Path]:
     """nuclei.csv (per frame) and octahedra.json (ids of each complete octahedron, by frame)."""
-    outdir.mkdir(parents=True, exist_ok=True)
     csv_path = write_series_csv(outdir / "nuclei.csv", results.steps, results.times, time_unit, {
         "largest": results.largest, "n_clusters": results.n_clusters, "n_octahedra": results.n_octahedra,
         "sizes": [" ".join(str(s) for s in sizes if s > 1) for sizes in results.sizes]})
-    json_path = outdir / "octahedra.json"
-    json_path.write_text(json.dumps([{"step": int(s), "octahedra": o} for s, o in zip(results.steps, results.octahedra) if o]) + "\n")
+    octahedra = [{"step": int(s), "octahedra": o} for s, o in zip(results.steps, results.octahedra) if o]
+    json_path = write_text_output(outdir / "octahedra.json", json.dumps(octahedra) + "\n")
     return [csv_path, json_path]

@@ -124,8 +124,7 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
     if seed is not None:
         spec.seed = int(seed)
     outdir = Path(outdir)
-    if outdir.exists() and any(outdir.iterdir()) and not overwrite:
-        raise NucleateError(f"output folder {outdir} exists and is not empty; choose another or overwrite it (--force)")
+    _check_output_folder(outdir, overwrite)
     present = {el for s in spec.solutes for el in molecule(s.molecule).elements}
     if spec.solvent:
         present |= set(molecule(spec.solvent.molecule).elements)
@@ -157,8 +156,28 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
     return result
 
 
+def _check_output_folder(outdir: Path, overwrite: bool) -> None:
+    """Refuse an output folder that cannot be written before packing, which takes up to minutes."""
+    from nucleate.analysis.output_files import folder_problem  # noqa: PLC0415
+
+    if outdir.exists() and not outdir.is_dir():
+        raise NucleateError(f"output folder {outdir} is a file; choose a folder name")
+    problem = folder_problem(outdir.parent)
+    if problem:
+        raise NucleateError(f"cannot write the output folder {outdir}: {problem}")
+    if outdir.is_dir() and any(outdir.iterdir()) and not overwrite:
+        raise NucleateError(f"output folder {outdir} exists and is not empty; choose another or overwrite it (--force)")
+
+
 def _write_outputs(spec: SystemSpec, result: BuiltSystem, elements, positions, records) -> None:
     """Write into a temporary sibling folder, then move the files into place (build.json last)."""
+    try:
+        _write_through_temporary_folder(spec, result, elements, positions, records)
+    except OSError as exc:
+        raise NucleateError(f"cannot write the output folder {result.outdir}: {exc.strerror or exc}") from None
+
+
+def _write_through_temporary_folder(spec: SystemSpec, result: BuiltSystem, elements, positions, records) -> None:
     outdir = result.outdir
     outdir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.building-", dir=outdir.parent))
