@@ -111,6 +111,10 @@ def _run(args) -> int:
 def _report(result) -> int:
     from . import rundir as rd
 
+    if result.status == "time-limit" and result.end_step == result.start_step:
+        print(f"{result.rundir}: the time limit came before the first step (the start-up took longer); nothing "
+              "was run or changed", file=sys.stderr)
+        return 0
     if result.status == "time-limit":
         print(f"{result.rundir}: stopped at the time limit at step {result.end_step} with a checkpoint; continue with:\n"
               f"  nucleate run {result.rundir} --continue", file=sys.stderr)

@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "nucleate.models.cli",
     "nucleate.models.pipeline.cli",
     "nucleate.studies.cli",
+    "nucleate.launch.cli",
 ]
 
 

@@ -1,0 +1,309 @@
+"""A campaign: run directories driven to their target step by rounds of batch jobs.
+
+Folder layout:
+    CAMPAIGN/campaign.json        the record: profile, runs, the round in progress, every round's jobs
+    CAMPAIGN/runs/<name>[.wK]/    ordinary run directories (rendered from the specs)
+    CAMPAIGN/hills/<name>/        shared hills of a multiple-walker run (HILLS.0, HILLS.1, ...)
+    CAMPAIGN/jobs/round-NNN/      dpdispatcher's work base for round NNN: job scripts, logs per run
+
+Each round submits, through dpdispatcher, one task per unfinished run:
+`nucleate run RUNDIR --until TARGET --time-limit WALLTIME-MARGIN`.  That one command starts the run,
+continues it from its last checkpoint or does nothing, as the directory's state asks, and stops cleanly
+before the walltime; the engine's lock and its protected outputs make a resubmitted or duplicated job
+harmless.  A job that dies (scancel, node failure, kill -9) is resubmitted by dpdispatcher up to the
+profile's `retries`; when the round's jobs are done, runs short of their target get the next round.
+
+The round in progress is written to campaign.json before its jobs are submitted, so a driver that is
+killed is replaced by running `nucleate campaign CAMPAIGN` again: the same round rebuilds the same
+dpdispatcher submission, which recovers its jobs instead of submitting new ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import os
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from nucleate.engine import rundir as rd
+from nucleate.errors import NucleateError
+
+from .profile import SCHEDULERS, MachineProfile, profile_from_dict
+
+log = logging.getLogger(__name__)
+
+RECORD = "campaign.json"
+FORMAT = "nucleate-campaign/1"
+STALLED_ROUNDS = 2  # rounds without a step of progress before a run is given up
+
+
+class Campaign:
+    def __init__(self, path: str | Path):
+        self.path = Path(path).resolve()
+        self.record = self._read()
+        self.profile = profile_from_dict({k: v for k, v in self.record["profile"].items() if k != "name"},
+                                         source=str(self.path / RECORD), name=self.record["profile"]["name"])
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(cls, path: str | Path, targets: list[str | Path], profile: MachineProfile, *,
+               walkers: int = 1, models: list[str] | None = None, steps_per_job: int | None = None) -> "Campaign":
+        """Render the specs (N walkers each when `walkers` > 1) or adopt existing run directories."""
+        path = Path(path).resolve()
+        if (path / RECORD).exists():
+            raise NucleateError(f"{path} already holds a campaign; pick it up with `nucleate campaign {path}`")
+        if walkers < 1:
+            raise NucleateError(f"--walkers must be at least 1, got {walkers}")
+        if steps_per_job is not None and steps_per_job < 1:
+            raise NucleateError(f"--steps-per-job must be a positive number of steps, got {steps_per_job}")
+        path.mkdir(parents=True, exist_ok=True)
+        runs = []
+        for target in targets:
+            runs += _runs_for(Path(target), path, walkers=walkers, models=models)
+        names = [r["name"] for r in runs]
+        if len(set(names)) != len(names):
+            raise NucleateError(f"two runs of this campaign would share a name: {sorted(names)}; give the specs "
+                                "distinct `name:` values")
+        record = {"format": FORMAT, "created": _now(), "profile": profile.to_dict(), "runs": runs,
+                  "steps_per_job": steps_per_job, "current": None, "rounds": []}
+        rd.write_json_atomic(path / RECORD, record)
+        return cls(path)
+
+    # ------------------------------------------------------------------ the record
+    def _read(self) -> dict:
+        try:
+            import json
+
+            record = json.loads((self.path / RECORD).read_text())
+        except FileNotFoundError:
+            raise NucleateError(f"{self.path} is not a campaign (no {RECORD}); start one with `nucleate submit`") from None
+        except ValueError as exc:
+            raise NucleateError(f"{self.path / RECORD} is damaged ({exc})") from None
+        if record.get("format") != FORMAT:
+            raise NucleateError(f"{self.path / RECORD} is not a {FORMAT} record")
+        return record
+
+    def save(self) -> None:
+        rd.write_json_atomic(self.path / RECORD, self.record)
+
+    @property
+    def runs(self) -> list[dict]:
+        return self.record["runs"]
+
+    def steps_done(self, run: dict) -> int:
+        state = rd.RunDirectory(run["rundir"]).checkpoint() if Path(run["rundir"], rd.MANIFEST).exists() else None
+        return int(state["step"]) if state else 0
+
+    def pending(self) -> list[dict]:
+        return [r for r in self.runs if not r.get("failed") and self.steps_done(r) < r["target_step"]]
+
+    @property
+    def state(self) -> str:
+        if self.record.get("current"):
+            return "running"
+        if self.pending():
+            return "waiting"
+        return "failed" if any(r.get("failed") for r in self.runs) else "done"
+
+    # ------------------------------------------------------------------ driving
+    def drive(self, *, wait: bool) -> str:
+        """Submit or follow the round in progress; with `wait`, go on round after round until every run is
+        done or given up.  Returns the campaign's state."""
+        while True:
+            current = self.record.get("current")
+            if current is None:
+                pending = self.pending()
+                if not pending:
+                    return self.state
+                number = len(self.record["rounds"]) + 1
+                before = {r["name"]: self.steps_done(r) for r in pending}
+                chunk = self.record.get("steps_per_job")
+                current = {"round": number, "runs": [r["name"] for r in pending], "submitted": _now(),
+                           "steps_before": before,
+                           "until": {r["name"]: min(r["target_step"], before[r["name"]] + chunk) if chunk
+                                     else r["target_step"] for r in pending}}
+                self.record["current"] = current
+                self.save()  # before submitting: a killed driver rebuilds this very submission
+                log.info("campaign %s: round %d, %d job task(s)", self.path.name, number, len(pending))
+            finished = self._follow(current, wait=wait)
+            if not finished:
+                return "running"
+            self._close_round(current)
+
+    def _follow(self, current: dict, *, wait: bool) -> bool:
+        """Submit (or recover) the round's jobs and record their ids at once; with `wait`, follow them
+        until they are all done.  Returns whether they are."""
+        submission = self._submission(current)
+        self._dispatch(submission, current, exit_on_submit=True)  # the job ids reach campaign.json now
+        if wait and not submission.check_all_finished():
+            submission = self._submission(current)  # recovers the same jobs from dpdispatcher's record
+            self._dispatch(submission, current, exit_on_submit=False)
+        return submission.check_all_finished()
+
+    def _dispatch(self, submission, current: dict, *, exit_on_submit: bool) -> None:
+        try:
+            with _quiet_dispatcher(self.path):
+                submission.run_submission(exit_on_submit=exit_on_submit, clean=False,
+                                          check_interval=self.profile.poll_seconds, continue_on_failure=True)
+        except Exception as exc:  # noqa: BLE001 - dpdispatcher raises RuntimeError and its own types
+            raise NucleateError(f"campaign {self.path}: the scheduler refused or lost round {current['round']}: "
+                                f"{_first_line(exc)} (details in {self.path / 'dpdispatcher.log'})") from None
+        current["jobs"] = _job_states(submission)
+        self.save()
+
+    def _close_round(self, current: dict) -> None:
+        outcome = {}
+        for name in current["runs"]:
+            run = self._run(name)
+            before, after = current["steps_before"][name], self.steps_done(run)
+            job = current.get("jobs", {}).get(name, {})
+            entry = {"steps": [before, after], "job_id": job.get("job_id"), "state": job.get("state"),
+                     "resubmitted": job.get("fail_count", 0)}
+            if job.get("state") == "failed":
+                run["failed"] = f"round {current['round']}: the job failed {job.get('fail_count', 0)} time(s): " \
+                                f"{self._last_error(current['round'], name)}"
+            elif after <= before and after < run["target_step"]:
+                run["stalled"] = run.get("stalled", 0) + 1
+                if run["stalled"] >= STALLED_ROUNDS:
+                    run["failed"] = (f"no progress in {STALLED_ROUNDS} jobs: {self._last_error(current['round'], name)} "
+                                     "(is the walltime less the margin shorter than the start-up?)")
+            else:
+                run["stalled"] = 0
+            if run.get("failed"):
+                entry["failure"] = run["failed"]
+                run["last_failure"] = run["failed"]
+            outcome[name] = entry
+        self.record["rounds"].append({"round": current["round"], "submitted": current["submitted"],
+                                      "closed": _now(), "runs": outcome})
+        self.record["current"] = None
+        self.save()
+
+    def _run(self, name: str) -> dict:
+        return next(r for r in self.runs if r["name"] == name)
+
+    def job_folder(self, number: int) -> Path:
+        return self.path / "jobs" / f"round-{number:03d}"
+
+    def _last_error(self, number: int, name: str) -> str:
+        errlog = self.job_folder(number) / name / "job.err"
+        try:
+            lines = [ln.strip() for ln in errlog.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return "no job log"
+        errors = [ln for ln in lines if "error" in ln.lower()] or lines
+        return errors[-1][:300] if errors else "the job wrote no error"
+
+    # ------------------------------------------------------------------ dpdispatcher
+    def _submission(self, current: dict):
+        folder = self.job_folder(current["round"])
+        commands = {}
+        for name in current["runs"]:
+            run = self._run(name)
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            commands[name] = task_command(self.profile, run["rundir"], current.get("until", {}).get(name, run["target_step"]))
+        return _dispatcher_submission(self.profile, self.path / "jobs", folder.name, commands)
+
+
+def task_command(profile: MachineProfile, rundir: str | Path, target_step: int) -> str:
+    """The one command every job of a run executes (start, continue or nothing; stop before the walltime)."""
+    return (f"{profile.nucleate_command} run {shlex.quote(str(rundir))} --until {int(target_step)} "
+            f"--time-limit {profile.time_limit_s}")
+
+
+def _dispatcher_submission(profile: MachineProfile, local_root: Path, work_base: str, commands: dict[str, str]):
+    """A dpdispatcher Submission: one task per run (its folder under local_root/work_base holds its logs)."""
+    with _quiet_dispatcher(local_root.parent):
+        from dpdispatcher import Machine, Resources, Submission, Task
+
+    tasks = [Task(command=command, task_work_path=name, forward_files=[], backward_files=[], outlog="job.out",
+                  errlog="job.err") for name, command in commands.items()]
+    machine = Machine.load_from_dict({"batch_type": SCHEDULERS[profile.scheduler], "context_type": "LazyLocalContext",
+                                      "local_root": str(local_root), "retry_count": profile.retries})
+    resources = Resources.load_from_dict(profile.dispatcher_resources())
+    return Submission(work_base=work_base, machine=machine, resources=resources, task_list=tasks)
+
+
+def job_script(profile: MachineProfile, rundir: str | Path, *, target_step: int, workdir: Path) -> str:
+    """The batch script a profile gives one run's job, as dpdispatcher writes it (nothing is submitted)."""
+    (workdir / "preview" / "run").mkdir(parents=True, exist_ok=True)
+    submission = _dispatcher_submission(profile, workdir, "preview", {"run": task_command(profile, rundir, target_step)})
+    submission.generate_jobs()
+    job = submission.belonging_jobs[0]
+    machine = submission.machine
+    return machine.gen_script(job) + "\n" + machine.gen_script_command(job)
+
+
+def _runs_for(target: Path, campaign: Path, *, walkers: int, models: list[str] | None) -> list[dict]:
+    """Run entries for one command-line target: a spec file is rendered, a run directory adopted."""
+    from nucleate.engine.render import render_run
+    from nucleate.engine.spec import load_spec
+
+    if target.is_dir():
+        run = rd.RunDirectory(target)
+        if not run.exists:
+            raise NucleateError(f"{target} is a directory but not a run directory (no manifest.json)")
+        if walkers > 1:
+            raise NucleateError(f"--walkers renders walkers from a spec; {target} is already a run directory")
+        spec_steps = int(run.manifest()["spec"]["md"]["steps"])
+        return [{"name": run.path.name, "rundir": str(run.path), "target_step": spec_steps, "walker": None}]
+    spec = load_spec(target)
+    if models:
+        spec.potential.deepmd = [Path(m).expanduser().resolve() for m in models]
+        spec.potential.pair_style, spec.potential.pair_coeff = None, []
+        spec.validate()
+    if walkers == 1:
+        run = render_run(spec, campaign / "runs" / spec.name)
+        return [{"name": spec.name, "rundir": str(run.path), "target_step": spec.md.steps, "walker": None}]
+    from .walkers import make_walker
+
+    hills = campaign / "hills" / spec.name
+    hills.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for k in range(walkers):
+        md = replace(spec.md, seed=spec.md.seed + k,
+                     velocity_seed=(spec.velocity_seed + k) if spec.md.velocity_seed is not None else None)
+        walker_spec = replace(spec, md=md, name=f"{spec.name}.w{k}")
+        run = render_run(walker_spec, campaign / "runs" / walker_spec.name)
+        make_walker(run, walker=k, walkers=walkers, hills_dir=hills)
+        entries.append({"name": walker_spec.name, "rundir": str(run.path), "target_step": spec.md.steps,
+                        "walker": k, "walkers": walkers, "hills": str(hills), "group": spec.name})
+    return entries
+
+
+def _job_states(submission) -> dict:
+    """Per run name: scheduler job id, dpdispatcher's state and how often the job was resubmitted."""
+    states = {}
+    for job in submission.belonging_jobs:
+        for task in job.job_task_list:
+            states[task.task_work_path] = {"job_id": str(job.job_id), "state": job.job_state.name,
+                                           "fail_count": job.fail_count}
+    return states
+
+
+@contextlib.contextmanager
+def _quiet_dispatcher(campaign: Path):
+    """dpdispatcher logs to stdout and to ./dpdispatcher.log, whatever the current directory is at its
+    import: keep its log in the campaign folder, and off the terminal."""
+    cwd = os.getcwd()
+    os.chdir(campaign)
+    try:
+        import dpdispatcher  # noqa: F401 - the import opens its log relative to the cwd
+        from dpdispatcher.dlog import dlog
+    finally:
+        os.chdir(cwd)
+    for handler in list(dlog.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            dlog.removeHandler(handler)
+    yield
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")

@@ -1,0 +1,229 @@
+"""Machine profiles: where and how a campaign's jobs run, in a small YAML file.
+
+    scheduler: slurm          # slurm | pbs | lsf | shell (this machine, no scheduler)
+    context: local            # local: nucleate runs on the cluster's login node (shared filesystem)
+    resources:
+      partition: gpu          # Slurm partition / PBS or LSF queue
+      nodes: 1
+      cpus_per_task: 4
+      gpus_per_task: 1
+      walltime: "24:00:00"    # [[HH:]MM:]SS
+      account: myproject      # optional
+      extra: ["--qos=normal"] # more scheduler flags, written as directives
+      tasks_per_job: 1        # runs (walkers) packed into one job
+    setup: [module load cuda, source ~/venv/bin/activate]   # each job runs these first
+    env: {OMP_NUM_THREADS: "4"}
+    command: nucleate         # the nucleate executable the jobs call (default: this Python's)
+    engine: nucleate          # the in-process engine (native LAMMPS: not yet)
+    margin: "00:10:00"        # each job stops cleanly this long before its walltime
+    retries: 3                # resubmissions of a job that dies, per round
+    poll_seconds: 30
+
+Shipped profiles (`local`, `slurm-gpu`, `slurm-cpu`, `pbs`) are found by name; anything else is
+a path.  Every key and value is checked; a bad one is refused naming the file and key.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nucleate import validate as check
+from nucleate.errors import NucleateError
+
+PROFILES = Path(__file__).resolve().parent / "profiles"
+SCHEDULERS = {"slurm": "Slurm", "pbs": "PBS", "lsf": "LSF", "shell": "Shell"}  # dpdispatcher batch types
+_TOP = {"scheduler", "context", "resources", "setup", "env", "command", "engine", "margin", "retries", "poll_seconds"}
+_RESOURCES = {"partition", "nodes", "cpus_per_task", "gpus_per_task", "walltime", "account", "extra", "tasks_per_job"}
+_DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(?:(\d+):)?(\d+)$")  # [D-][HH:][MM:]SS
+_QUEUE = re.compile(r"^[A-Za-z0-9_.,-]+$")
+_FLAG = re.compile(r"^-{1,2}[A-Za-z][A-Za-z0-9_-]*(?:[= ][A-Za-z0-9_.,:=@/+-]+)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Resources:
+    partition: str = ""
+    nodes: int = 1
+    cpus_per_task: int = 1
+    gpus_per_task: int = 0
+    walltime_s: int = 12 * 3600
+    account: str | None = None
+    extra: list[str] = field(default_factory=list)
+    tasks_per_job: int = 1
+
+
+@dataclass
+class MachineProfile:
+    name: str
+    scheduler: str = "shell"
+    resources: Resources = field(default_factory=Resources)
+    setup: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    command: str = ""
+    margin_s: int = 120
+    retries: int = 3
+    poll_seconds: float = 30.0
+
+    @property
+    def nucleate_command(self) -> str:
+        """How a job calls nucleate: the profile's command, or the Python that submits (same filesystem)."""
+        return self.command or f"{shlex.quote(sys.executable)} -m nucleate.cli"
+
+    @property
+    def time_limit_s(self) -> int:
+        """What each job gives `nucleate run --time-limit`: the walltime less the margin."""
+        return max(self.resources.walltime_s - self.margin_s, 1)
+
+    def directives(self) -> list[str]:
+        """Scheduler lines beyond dpdispatcher's own (nodes, tasks, GPUs, partition)."""
+        r, prefix = self.resources, {"slurm": "#SBATCH", "pbs": "#PBS", "lsf": "#BSUB"}.get(self.scheduler)
+        if prefix is None:
+            return []
+        lines = {
+            "slurm": [f"#SBATCH --time={_hms(r.walltime_s)}"] + ([f"#SBATCH --account={r.account}"] if r.account else []),
+            "pbs": [f"#PBS -l walltime={_hms(r.walltime_s)}"] + ([f"#PBS -A {r.account}"] if r.account else []),
+            "lsf": [f"#BSUB -W {r.walltime_s // 3600:d}:{r.walltime_s % 3600 // 60:02d}"]
+                   + ([f"#BSUB -P {r.account}"] if r.account else []),
+        }[self.scheduler]
+        return lines + [f"{prefix} {flag}" for flag in r.extra]
+
+    def dispatcher_resources(self) -> dict:
+        r = self.resources
+        return {"number_node": r.nodes, "cpu_per_node": r.cpus_per_task * r.tasks_per_job,
+                "gpu_per_node": r.gpus_per_task * r.tasks_per_job, "queue_name": r.partition,
+                "group_size": r.tasks_per_job, "custom_flags": self.directives(), "envs": dict(self.env),
+                "prepend_script": list(self.setup), "strategy": {"if_cuda_multi_devices": r.gpus_per_task > 0}}
+
+    def to_dict(self) -> dict:
+        r = self.resources
+        return {"name": self.name, "scheduler": self.scheduler, "context": "local",
+                "resources": {"partition": r.partition, "nodes": r.nodes, "cpus_per_task": r.cpus_per_task,
+                              "gpus_per_task": r.gpus_per_task, "walltime": _hms(r.walltime_s),
+                              "account": r.account, "extra": list(r.extra), "tasks_per_job": r.tasks_per_job},
+                "setup": list(self.setup), "env": dict(self.env), "command": self.command,
+                "margin": _hms(self.margin_s), "retries": self.retries, "poll_seconds": self.poll_seconds}
+
+
+def load_profile(name_or_path: str | Path) -> MachineProfile:
+    """A shipped profile by name (`local`, `slurm-gpu`, ...) or a YAML file."""
+    path = Path(name_or_path)
+    if not path.suffix and (PROFILES / f"{name_or_path}.yaml").is_file():
+        path = PROFILES / f"{name_or_path}.yaml"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        shipped = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise NucleateError(f"machine profile {name_or_path} does not exist (a file, or one of: {shipped})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NucleateError(f"machine profile {path} cannot be read: {exc}") from None
+    data = check.load_yaml(text, str(path))
+    return profile_from_dict(data or {}, source=str(path), name=path.stem)
+
+
+def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profile") -> MachineProfile:
+    if not isinstance(data, dict):
+        raise NucleateError(f"{source}: a machine profile is a mapping of keys ({', '.join(sorted(_TOP))})")
+    check.no_control_chars_anywhere(data, source)
+    _known(data, _TOP, source)
+    scheduler = data.get("scheduler", "shell")
+    if scheduler not in SCHEDULERS:
+        raise NucleateError(f"{source}: scheduler {scheduler!r} is not one of {', '.join(SCHEDULERS)}")
+    context = data.get("context", "local")
+    if context != "local":
+        raise NucleateError(f"{source}: context {context!r}: only 'local' is supported (run nucleate on the cluster's "
+                            "login node, where the run directories are on the shared filesystem); ssh is not yet")
+    engine = data.get("engine", "nucleate")
+    if engine != "nucleate":
+        raise NucleateError(f"{source}: engine {engine!r}: only 'nucleate' (the in-process engine) is supported; "
+                            "native LAMMPS (lmp -in in.lammps) cannot yet be chained by a campaign")
+    res = data.get("resources") or {}
+    if not isinstance(res, dict):
+        raise NucleateError(f"{source}: resources must be a mapping")
+    _known(res, _RESOURCES, f"{source}: resources")
+    key = f"{source}: resources"
+    resources = Resources(
+        partition=_queue(res.get("partition") or "", f"{key}.partition"),
+        nodes=check.integer(res.get("nodes", 1), f"{key}.nodes", at_least=1),
+        cpus_per_task=check.integer(res.get("cpus_per_task", 1), f"{key}.cpus_per_task", at_least=1),
+        gpus_per_task=check.integer(res.get("gpus_per_task", 0), f"{key}.gpus_per_task", at_least=0),
+        walltime_s=duration(res.get("walltime", "12:00:00"), f"{key}.walltime"),
+        account=_queue(res["account"], f"{key}.account") if res.get("account") else None,
+        extra=[_flag(f, f"{key}.extra") for f in _list(res.get("extra"), f"{key}.extra")],
+        tasks_per_job=check.integer(res.get("tasks_per_job", 1), f"{key}.tasks_per_job", at_least=1),
+    )
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise NucleateError(f"{source}: env must be a mapping of variable names to values")
+    for var in env:
+        if not isinstance(var, str) or not _ENV_NAME.match(var):
+            raise NucleateError(f"{source}: env: {var!r} is not an environment variable name")
+    profile = MachineProfile(
+        name=name, scheduler=scheduler, resources=resources,
+        setup=[check.text(line, f"{source}: setup") for line in _list(data.get("setup"), f"{source}: setup")],
+        env={k: str(v) for k, v in env.items()},
+        command=check.text(data.get("command") or "", f"{source}: command"),
+        margin_s=duration(data.get("margin", "00:02:00"), f"{source}: margin", allow_zero=True),
+        retries=check.integer(data.get("retries", 3), f"{source}: retries", at_least=0),
+        poll_seconds=check.number(data.get("poll_seconds", 30), f"{source}: poll_seconds", above=0),
+    )
+    if profile.margin_s >= resources.walltime_s:
+        raise NucleateError(f"{source}: margin {_hms(profile.margin_s)} leaves no time in a walltime of "
+                            f"{_hms(resources.walltime_s)}")
+    return profile
+
+
+def duration(value, key: str, *, allow_zero: bool = False) -> int:
+    """Seconds from an integer or a Slurm-style [D-][HH:][MM:]SS text."""
+    if isinstance(value, bool):
+        raise NucleateError(f"{key}: {value!r} is not a duration (give HH:MM:SS)")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value).strip())
+        if not match:
+            raise NucleateError(f"{key}: {value!r} is not a duration (give HH:MM:SS, MM:SS, seconds or D-HH:MM:SS)")
+        days, *rest = match.groups()
+        numbers = [int(x) for x in rest if x is not None]
+        seconds = 0
+        for number in numbers:
+            seconds = seconds * 60 + number
+        seconds += int(days or 0) * 86400
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise NucleateError(f"{key}: {value!r} must be a positive duration")
+    return seconds
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _known(section: dict, known: set[str], where: str) -> None:
+    unknown = sorted(str(k) for k in set(section) - known)
+    if unknown:
+        raise NucleateError(f"{where}: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
+
+
+def _list(value, key: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NucleateError(f"{key} must be a list")
+    return value
+
+
+def _queue(value, key: str) -> str:
+    if value == "":
+        return value  # the scheduler's default
+    if not isinstance(value, str) or not _QUEUE.match(value):
+        raise NucleateError(f"{key}: {value!r} is not a queue/partition/account name (letters, digits, _ . , -)")
+    return value
+
+
+def _flag(value, key: str) -> str:
+    if not isinstance(value, str) or not _FLAG.match(value.strip()):
+        raise NucleateError(f"{key}: {value!r} is not one scheduler flag such as --qos=normal")
+    return value.strip()
