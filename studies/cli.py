@@ -22,11 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", action="append", default=None, metavar="NAME",
                         help="run only this simulation (repeatable): ag6l6, monomer_dimer, dimer_octahedral, dimers30")
     parser.add_argument("--jobs", type=int, default=1, help="simulations run side by side, one core each (default 1)")
+    parser.add_argument("--machine", default=None, metavar="PROFILE",
+                        help="run the simulations as one campaign of batch jobs on a machine profile (local, "
+                        "slurm-gpu, slurm-cpu, pbs or a YAML file; see `nucleate submit`), then write the report")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from nucleate.studies.ag6.reproduce import reproduce  # noqa: PLC0415
 
-    report = reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs)
+    report = reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs,
+                       machine=args.machine)
     return 0 if report is not None else 130

@@ -223,3 +223,19 @@ def test_slurm_campaign_survives_scancel_kill_minus_9_and_a_killed_driver(tmp_pa
                    for name in ("argon.w0", "argon.w1")}
     assert resubmitted["argon.w0"] >= 1 and resubmitted["argon.w1"] >= 1, record["rounds"]
     _assert_walkers_complete(campaign, steps)
+
+
+@pytest.mark.slow
+def test_reproduce_ag6_runs_as_a_slurm_campaign_and_reports(tmp_path, slurm_cluster):
+    profile = _profile(tmp_path, "slurm", walltime_s=900)
+    out = tmp_path / "ag6"
+    result = _cli("reproduce", "ag6", "--scale", "smoke", "--only", "monomer_dimer", "--machine", profile, "-o", out,
+                  timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((out / "campaign" / "campaign.json").read_text())
+    assert [r["name"] for r in record["runs"]] == ["monomer_dimer"]
+    assert record["rounds"][0]["runs"]["monomer_dimer"]["job_id"]  # it went through the scheduler
+    results = json.loads((out / "report" / "results.json").read_text())
+    assert results["statuses"]["monomer_dimer"]["state"] == "done"
+    assert results["statuses"]["monomer_dimer"]["end_step"] == 200
+    assert len(read_table(out / "runs" / "monomer_dimer" / "COLVAR")) > 0

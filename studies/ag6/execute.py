@@ -57,10 +57,8 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
     """Run (or reuse, or continue) one simulation; returns its status dict (also written to status.json).
 
     A top-level function of plain arguments so that it can run in a spawned worker process."""
-    from nucleate.engine.render import render_run  # noqa: PLC0415
     from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
-    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
     sim, outdir = simulation(name), Path(outdir)
     rundir = outdir / "runs" / name
     target = sim.steps[scale]
@@ -75,9 +73,7 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
         if checkpoint is not None:
             result = execute(rundir, continue_run=True, progress_stream=stream)
         else:
-            data, groups = box(sim, outdir)
-            spec = RunSpec.from_dict(run_spec(sim, scale, str(data), str(groups), model))
-            render_run(spec, rundir, overwrite=True)
+            prepare(name, outdir, scale, model, fresh=True)
             result = execute(rundir, progress_stream=stream)
         state = "done" if result.end_step >= target else "interrupted" if result.status == "interrupted" else "stopped"
         status.update(state=state, end_step=result.end_step, steps_per_s=round(result.steps_per_s, 3))
@@ -91,6 +87,51 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
     if rundir.is_dir():
         (rundir / STATUS).write_text(json.dumps(status, indent=1) + "\n")
     return status
+
+
+def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = False) -> Path:
+    """Build the simulation's box and render its run directory (again when `fresh`); returns it."""
+    from nucleate.engine.render import render_run  # noqa: PLC0415
+    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+
+    sim, rundir = simulation(name), outdir / "runs" / name
+    if fresh or not (rundir / "manifest.json").is_file():
+        data, groups = box(sim, outdir)
+        spec = RunSpec.from_dict(run_spec(sim, scale, str(data), str(groups), str(model)))
+        render_run(spec, rundir, overwrite=True)
+    return rundir
+
+
+def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], machine: str, log=print) -> dict[str, dict]:
+    """The simulations as one campaign (nucleate.launch) on a machine profile, followed to the end;
+    returns their status by name, as run_all does."""
+    from nucleate.launch.campaign import Campaign  # noqa: PLC0415
+    from nucleate.launch.profile import load_profile  # noqa: PLC0415
+
+    profile = load_profile(machine)
+    folder = outdir / "campaign"
+    rundirs = [prepare(name, outdir, scale, str(model)) for name in names]
+    if (folder / "campaign.json").is_file():
+        campaign = Campaign(folder)
+        log(f"reproduce ag6: picking up the campaign in {folder}")
+    else:
+        campaign = Campaign.create(folder, rundirs, profile)
+        for run in campaign.runs:  # the scale's length, not the spec's
+            run["target_step"] = simulation(run["name"]).steps[scale]
+        campaign.save()
+        log(f"reproduce ag6: campaign {folder} on {profile.name} ({profile.scheduler}), {len(names)} simulations")
+    state = campaign.drive(wait=True)
+    log(f"reproduce ag6: campaign {state}")
+    statuses = {}
+    for run in campaign.runs:
+        done = campaign.steps_done(run)
+        status = {"name": run["name"], "target_step": run["target_step"], "timestep_fs": 0.5, "end_step": done,
+                  "state": "done" if done >= run["target_step"] else "failed"}
+        if run.get("failed"):
+            status["error"] = run["failed"]
+        (Path(run["rundir"]) / STATUS).write_text(json.dumps(status, indent=1) + "\n")
+        statuses[run["name"]] = status
+    return statuses
 
 
 def _read_status(rundir: Path) -> dict:

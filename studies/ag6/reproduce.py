@@ -20,9 +20,10 @@ def _log(message: str) -> None:
 
 
 def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str = "quick",
-              only: list[str] | None = None, jobs: int = 1, log=_log) -> Path | None:
+              only: list[str] | None = None, jobs: int = 1, machine: str | None = None, log=_log) -> Path | None:
     """Run the study at `scale` into `outdir` and write outdir/report/REPORT.md; returns its path, or None
-    when a Ctrl-C/SIGTERM stopped it (run it again to resume)."""
+    when a Ctrl-C/SIGTERM stopped it (run it again to resume).  With `machine` (a machine profile) the
+    simulations run as one campaign of batch jobs (nucleate.launch) instead of in this process."""
     began = time.perf_counter()
     if scale not in SCALES:
         raise NucleateError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
@@ -37,7 +38,10 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
         model = ag6_model_path()
     model, outdir = Path(model), Path(outdir)
     state = execute.open_folder(outdir, scale, model)
-    statuses, stopped = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
+    if machine is not None:
+        statuses, stopped = execute.run_on_machine(outdir, scale, model, wanted, machine, log=log), False
+    else:
+        statuses, stopped = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
     if stopped:
         again = " ".join(["nucleate reproduce ag6", f"-o {outdir}", f"--scale {scale}", f"--model {model}",
                           *(f"--only {n}" for n in only or []), f"--jobs {jobs}"])
