@@ -95,7 +95,7 @@ def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str,
         "md": {"temperature_K": 300.0, "timestep_fs": TIMESTEP_FS, "steps": steps, "thermostat": "nose-hoover",
                "tdamp_fs": 50.0, "seed": 4242,
                **({"minimize": True, "minimize_max_iterations": minimize_iterations} if minimize_iterations else {})},
-        "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": f"stability-{preset}"})
+        "output": {"thermo": dump, "dump": dump, "checkpoint": max(dump, steps // 10)}, "name": "stability-" + preset.replace("/", "-")})
     rundir = Path(rundir)
     # a killed check continues from its last checkpoint; anything else starts afresh
     resume = (rundir / "manifest.json").is_file() and RunDirectory(rundir).checkpoint() is not None
