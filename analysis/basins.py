@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,10 +71,12 @@ class DeltaGSeries:
     delta_g: np.ndarray
     error: np.ndarray         # block standard error; inf where it cannot be estimated
     energy_unit: str
+    notes: list = field(default_factory=list)   # `#` lines for the file (sample sizes, warnings)
 
     def write(self, path) -> None:
-        header = (f"#! FIELDS time deltag deltag_err\n# deltag = G({self.target}) - G({self.reference}) "
-                  f"in {self.energy_unit}; inf where a basin has no sample yet\n")
+        header = (f"#! FIELDS time deltag deltag_err\n#! SET energy_unit {self.energy_unit}\n"
+                  f"# deltag = G({self.target}) - G({self.reference}) in {self.energy_unit}; inf where a basin has "
+                  "no sample yet\n" + "".join(f"# {note}\n" for note in self.notes))
 
         def write(temporary) -> None:
             with open(temporary, "w") as handle:
@@ -86,8 +88,10 @@ class DeltaGSeries:
 
 def delta_g_vs_time(samples: np.ndarray, log_weights: np.ndarray, times: np.ndarray, reference: BasinRegion,
                     target: BasinRegion, kt: float, energy_unit: str, points: int = 20,
-                    blocks: int = 5) -> DeltaGSeries:
-    """Delta G(target - reference) from the samples up to each of `points` evenly spaced times."""
+                    blocks: int = 5, groups: np.ndarray | None = None) -> DeltaGSeries:
+    """Delta G(target - reference) from the samples up to each of `points` evenly spaced times.
+    Errors from `blocks` contiguous blocks of those samples, or with `groups` (the walker of each
+    sample, numbered 0..blocks-1) from one block per walker."""
     if len(samples) == 0:
         raise NucleateError("no samples")
     weights = np.exp(log_weights - log_weights.max())
@@ -99,9 +103,15 @@ def delta_g_vs_time(samples: np.ndarray, log_weights: np.ndarray, times: np.ndar
     ends = np.unique(np.linspace(0, len(samples), points + 1).astype(int)[1:])
     result_t, result_g, result_e = [], [], []
     for end in ends:
-        cuts = np.linspace(0, end, blocks + 1).astype(int)
-        num = np.add.reduceat(np.where(in_target[:end], weights[:end], 0.0), cuts[:-1]) if end else np.zeros(1)
-        den = np.add.reduceat(np.where(in_ref[:end], weights[:end], 0.0), cuts[:-1]) if end else np.zeros(1)
+        target_weight = np.where(in_target[:end], weights[:end], 0.0)
+        reference_weight = np.where(in_ref[:end], weights[:end], 0.0)
+        if groups is not None:
+            num = np.bincount(groups[:end], weights=target_weight, minlength=blocks)
+            den = np.bincount(groups[:end], weights=reference_weight, minlength=blocks)
+        else:
+            cuts = np.linspace(0, end, blocks + 1).astype(int)
+            num = np.add.reduceat(target_weight, cuts[:-1])
+            den = np.add.reduceat(reference_weight, cuts[:-1])
         ratio, ratio_err = ratio_error(num, den)
         if not (np.isfinite(ratio) and ratio > 0):
             g, e = np.inf, np.inf

@@ -11,7 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from nucleate.analysis.cli_numbers import finite_float, non_negative_int, positive_int
+from nucleate.analysis.cli_numbers import finite_float, positive_int
+from nucleate.analysis.cli_weights import WALKERS, WeightedRun, add_weight_options, blocks_value
 from nucleate.analysis.output_files import check_output, write_output, write_text_output
 from nucleate.errors import NucleateError
 
@@ -21,6 +22,22 @@ def _floats(text: str, what: str) -> list[float]:
         return [float(v) for v in text.split(",")]
     except ValueError as exc:
         raise NucleateError(f"{what} {text!r}: expected comma-separated numbers") from exc
+
+
+def _bounds(text: str, what: str) -> list[float]:
+    """Grid bounds as PLUMED reads them: numbers or multiples of pi (-pi, 2pi, pi/2)."""
+    from nucleate.analysis.plumed_files import parse_domain_value  # noqa: PLC0415
+
+    values = []
+    for value in text.split(","):
+        try:
+            values.append(float(value))  # nan and inf too: the grid then says why they cannot be bounds
+        except ValueError:
+            try:
+                values.append(parse_domain_value(value))
+            except NucleateError as exc:
+                raise NucleateError(f"{what} {text!r}: {exc}") from None
+    return values
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -45,37 +62,24 @@ def _per_cv(values, ndim: int, what: str):
 
 def _add_grid_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bin", help="bins per CV, N or N,M (PLUMED --bin: N+1 points on a non-periodic CV)")
-    parser.add_argument("--min", help="grid lower bound per CV, a or a,b")
+    parser.add_argument("--min", help="grid lower bound per CV, a or a,b (numbers or -pi, pi/2, ...); on a "
+                        "periodic CV a range narrower than its period is a window of it")
     parser.add_argument("--max", help="grid upper bound per CV, a or a,b")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, type=Path, help="output PLUMED grid file")
     parser.add_argument("--units", help="energy unit of the output (default: the input's), e.g. kcal/mol")
-    parser.add_argument("--input-units", help="energy unit of the input files (default: run's manifest.json)")
+    parser.add_argument("--input-units", help="energy unit of the input files (default: the run's manifest.json, "
+                        "else the UNITS line of a plumed.dat beside them, else kJ/mol)")
     parser.add_argument("--no-plot", action="store_true", help="do not write a PNG next to the output")
 
 
-def _add_weight_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("colvar", nargs="+", type=Path, help="COLVAR file(s), concatenated in order")
-    parser.add_argument("--cv", required=True, help="CV column(s) of the FES: A or A,B")
-    parser.add_argument("--bias", default="", help="bias column(s), summed (e.g. metad.bias,wall.bias); "
-                        "LABEL.bias minus LABEL.rct when PLUMED printed it; none for an unbiased run")
-    temp = parser.add_mutually_exclusive_group(required=True)
-    temp.add_argument("--temp", type=float, help="temperature in K")
-    temp.add_argument("--kt", type=float, help="k_B T in the input's energy unit")
-    parser.add_argument("--skip", type=float, default=0.0, help="fraction of rows dropped as equilibration")
-    parser.add_argument("--hills", nargs="+", type=Path, help="HILLS of the METAD of the first --bias column: "
-                        "c(t) when COLVAR has no .rct column, or the final bias with --final-bias")
-    parser.add_argument("--final-bias", action="store_true", help="weights exp(V_final/kT) from all hills "
-                        "instead of exp((V(t) - c(t))/kT)")
-
-
 def _accept_negative_lists(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Let `--min -2.5,-1` parse as PLUMED users write it: none of these commands has an option
-    that starts with a digit, so a dash followed by a digit is always a value."""
+    """Let `--min -2.5,-1` and `--min -pi,-pi/2` parse as PLUMED users write them: none of these
+    commands has an option that starts with a digit or `pi`, so such a word is always a value."""
     if hasattr(parser, "_negative_number_matcher"):
-        parser._negative_number_matcher = re.compile(r"^-\.?\d")
+        parser._negative_number_matcher = re.compile(r"^-(\.?\d|pi)")
     return parser
 
 
@@ -92,11 +96,16 @@ def register(sub) -> None:
     fes.set_defaults(func=run_fes)
 
     rew = sub.add_parser("reweight", help="reweighted FES on any CV(s) of a COLVAR, with block errors",
-                         description="Reweight biased (WT-MetaD, OPES, static) samples to a free-energy surface.")
-    _add_weight_options(rew)
+                         description="Reweight biased (WT-MetaD, OPES, static) samples to a free-energy surface: "
+                                     "a Gaussian KDE evaluated exactly on the grid, or a histogram.")
+    add_weight_options(rew)
     _add_grid_options(rew)
-    rew.add_argument("--bandwidth", help="Gaussian KDE bandwidth per CV (CV units); default: histogram")
-    rew.add_argument("--blocks", type=non_negative_int, default=0, help="number of blocks for the error (>= 2)")
+    estimator = rew.add_mutually_exclusive_group()
+    estimator.add_argument("--bandwidth", help="Gaussian KDE bandwidth per CV (CV units); default: Silverman's "
+                           "rule on the Kish effective sample size (printed)")
+    estimator.add_argument("--histogram", action="store_true", help="a weighted histogram instead of the KDE")
+    rew.add_argument("--blocks", type=blocks_value, default=0, help="number of blocks for the error (>= 2), or "
+                     f"{WALKERS!r}: one block per walker file")
     _add_output_options(rew)
     _accept_negative_lists(rew)
     rew.set_defaults(func=run_reweight)
@@ -104,11 +113,12 @@ def register(sub) -> None:
     dg = sub.add_parser("deltag", help="Delta G between two basins against simulation time",
                         description="Delta G = G(second basin) - G(first basin) from reweighted samples "
                                     "up to each time, with a block error.")
-    _add_weight_options(dg)
+    add_weight_options(dg)
     dg.add_argument("--basin", action="append", required=True,
                     help="NAME=lo:hi (1 CV) or NAME=lo:hi,lo:hi (2 CVs); give exactly two")
     dg.add_argument("--points", type=positive_int, default=20, help="number of times (default 20)")
-    dg.add_argument("--blocks", type=positive_int, default=5, help="blocks for the error (default 5)")
+    dg.add_argument("--blocks", type=blocks_value, default=5, help="blocks for the error (default 5), or "
+                    f"{WALKERS!r}: one block per walker file")
     _add_output_options(dg)
     _accept_negative_lists(dg)
     dg.set_defaults(func=run_deltag)
@@ -116,13 +126,14 @@ def register(sub) -> None:
     bas = sub.add_parser("basins", help="basins (local minima) and the minimum free-energy path of a FES",
                          description="Find the basins of a FES grid file and optionally the path between two.")
     bas.add_argument("grid", type=Path, help="PLUMED grid file (from nucleate fes/reweight or plumed sum_hills)")
-    temp = bas.add_mutually_exclusive_group(required=True)
-    temp.add_argument("--temp", type=float, help="temperature in K")
+    temp = bas.add_mutually_exclusive_group()
+    temp.add_argument("--temp", type=float, help="temperature in K (default: the grid file's #! SET kT)")
     temp.add_argument("--kt", type=float, help="k_B T in the grid's energy unit")
     bas.add_argument("--max-free", type=finite_float, help="ignore minima higher than this above the lowest")
     bas.add_argument("--radius", type=positive_int, default=2, help="a minimum is lowest within this many grid steps")
     bas.add_argument("--path", help="two basin names, e.g. A,D: also find the minimum free-energy path")
-    bas.add_argument("--input-units", help="energy unit of the grid (default kj/mol, or the run's manifest)")
+    bas.add_argument("--input-units", help="energy unit of the grid (default: its #! SET energy_unit, the run's "
+                     "manifest.json or plumed.dat, else kj/mol)")
     bas.add_argument("-o", "--output", type=Path, help="write the basin table here (and the path as OUT_path.dat)")
     bas.add_argument("--no-plot", action="store_true")
     _accept_negative_lists(bas)
@@ -140,8 +151,8 @@ def register(sub) -> None:
 
 def _grid_args(args, ndim: int):
     bins = _per_cv(_ints(args.bin, "--bin"), ndim, "--bin") if args.bin else None
-    mins = _per_cv(_floats(args.min, "--min"), ndim, "--min") if args.min else None
-    maxs = _per_cv(_floats(args.max, "--max"), ndim, "--max") if args.max else None
+    mins = _per_cv(_bounds(args.min, "--min"), ndim, "--min") if args.min else None
+    maxs = _per_cv(_bounds(args.max, "--max"), ndim, "--max") if args.max else None
     return bins, mins, maxs
 
 
@@ -177,91 +188,83 @@ def run_fes(args) -> int:
     return 0
 
 
-def _reweighter(args):
-    from nucleate.analysis.hills import read_hills  # noqa: PLC0415
-    from nucleate.analysis.reweight import Reweighter, kt_from  # noqa: PLC0415
+def _bandwidth_arg(args, ndim: int):
+    from nucleate.analysis.fes_estimate import AUTO  # noqa: PLC0415
 
-    check_output(args.output)
-    cvs = [c for c in args.cv.split(",") if c]
-    bias = [b for b in args.bias.split(",") if b]
-    hills = read_hills(args.hills, units=args.input_units) if args.hills else None
-    wanted = cvs + bias + (list(hills.names) if hills is not None and args.final_bias else [])
-    table = _read_colvar(args.colvar, wanted, args.input_units, bias)
-    if hills is not None and not hills.units.same_as(table.units):
-        raise NucleateError(f"mixed units: {table.describe()} is in {table.units.energy}, "
-                            f"{hills.source} in {hills.units.energy}")
-    kt = kt_from(args.temp, args.kt, table.units.energy)
-    return Reweighter(table, cvs, bias, kt, skip=args.skip, hills=hills,
-                      method="final" if args.final_bias else "ct"), table
+    if args.histogram:
+        return None
+    if args.bandwidth is None or args.bandwidth.strip().lower() == AUTO:
+        return AUTO
+    return _per_cv(_floats(args.bandwidth, "--bandwidth"), ndim, "--bandwidth")
 
 
-def _read_colvar(paths, wanted, input_units, bias):
-    """Read only the columns needed: time, CVs, biases and their .rct / OPES marker columns."""
-    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
-
-    fields = _fields_of(paths[0])
-    missing = [c for c in wanted if c not in fields]
-    if missing:
-        raise NucleateError(f"{paths[0]}: no column {', '.join(map(repr, missing))}; the FIELDS line has: "
-                            f"{' '.join(fields)}")
-    extra = ["time"] if "time" in fields else []
-    for column in bias:
-        label = column.rsplit(".", 1)[0]
-        extra += [f for f in (f"{label}.rct", f"{label}.zed", f"{label}.nker") if f in fields]
-    return read_plumed(paths, columns=list(dict.fromkeys(extra + wanted)), units=input_units)
-
-
-def _fields_of(path: Path) -> list[str]:
-    from nucleate.analysis.plumed_files import require_file  # noqa: PLC0415
-
-    try:
-        with require_file(path).open("rb") as handle:
-            if not handle.read(4096).strip():
-                raise NucleateError(f"{path}: the file is empty")
-            handle.seek(0)
-            for line in handle:
-                words = line.decode(errors="replace").split()
-                if len(words) >= 2 and words[0] == "#!" and words[1] == "FIELDS":
-                    return words[2:]
-                if words and not words[0].startswith("#"):
-                    break
-    except OSError as exc:
-        raise NucleateError(f"cannot read {path}: {exc.strerror or exc}") from None
-    raise NucleateError(f"{path}: no `#! FIELDS` line at the top; this is not a PLUMED output file")
+def _weights_summary(result) -> str:
+    share = 100.0 * result.n_effective / result.n_samples
+    return f"n = {result.n_samples}, Kish n_eff = {result.n_effective:.0f} ({share:.3g} %)"
 
 
 def run_reweight(args) -> int:
-    reweighter, table = _reweighter(args)
-    bins, mins, maxs = _grid_args(args, len(reweighter.cvs))
-    bandwidth = _per_cv(_floats(args.bandwidth, "--bandwidth"), len(reweighter.cvs), "--bandwidth") \
-        if args.bandwidth else None
-    if args.blocks == 1 or args.blocks < 0:
+    import logging  # noqa: PLC0415
+
+    from nucleate.analysis.fes_estimate import estimate_fes  # noqa: PLC0415
+
+    check_output(args.output)
+    if args.blocks == 1:
         raise NucleateError("--blocks needs at least 2 blocks (or leave it out for no error)")
-    result = reweighter.run(bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=args.blocks or None)
-    print(f"{result.n_samples} samples after skipping {args.skip:g} of the run; effective sample size "
-          f"{result.n_effective:.1f}; weights: {result.weighting or 'unbiased'}")
+    run = WeightedRun(args)
+    bins, mins, maxs = _grid_args(args, len(run.cvs))
+    result = estimate_fes(run.samples(), run.kt, run.units.energy, bins=bins, mins=mins, maxs=maxs,
+                          bandwidth=_bandwidth_arg(args, len(run.cvs)), blocks=args.blocks or None,
+                          time_unit=run.units.time, meta={"bias": args.bias, "skip": args.skip})
+    walkers = f" from {len(run.reweighters)} walkers" if len(run.reweighters) > 1 else ""
+    print(f"{result.n_samples} samples{walkers} after skipping {args.skip:g} of the run"
+          f"{f' and the rows before t = {args.tmin:g}' if args.tmin is not None else ''}; {result.check.summary}; "
+          f"weights: {result.weighting or 'unbiased'}")
+    if result.bandwidth is not None:
+        print(f"KDE bandwidth {', '.join(f'{n} {h:.4g}' for n, h in zip(run.cvs, result.bandwidth))} "
+              f"({result.bandwidth_rule})")
+    if result.warning:
+        logging.getLogger("nucleate.analysis").warning("warning: %s", result.warning)
     if result.n_blocks:
-        print(f"{result.n_blocks} blocks, effective number of blocks {result.blocks_effective:.2f}")
+        kind = "walker blocks" if args.blocks == WALKERS else "blocks"
+        print(f"{result.n_blocks} {kind}, effective number of blocks {result.blocks_effective:.2f}")
     if result.n_outside:
-        print(f"{result.n_outside} samples outside the grid range were left out")
+        fate = "left out" if result.bandwidth is None else "outside: only their kernel tails reach the grid"
+        print(f"{result.n_outside} samples outside the grid range ({fate})")
     empty = int((~(result.fes.free < float('inf'))).sum())
     if empty:
         print(f"{empty} grid points have no sample: written as inf")
-    _finish(result.fes, args)
+    title = _weights_summary(result) + ("\nweights dominated by a few samples (see the file header)"
+                                        if result.warning else "")
+    _finish(result.fes, args, {"title": title})
     return 0
 
 
 def run_deltag(args) -> int:
-    from nucleate.analysis.basins import delta_g_vs_time, parse_region  # noqa: PLC0415
+    import logging  # noqa: PLC0415
 
-    reweighter, table = _reweighter(args)
+    from nucleate.analysis.basins import delta_g_vs_time, parse_region  # noqa: PLC0415
+    from nucleate.analysis.weight_checks import check_weights  # noqa: PLC0415
+
+    check_output(args.output)
     if len(args.basin) != 2:
         raise NucleateError("give exactly two --basin options: the reference first, then the target")
-    reference, target = (parse_region(b, len(reweighter.cvs)) for b in args.basin)
-    if args.points < 1 or args.blocks < 2:
+    if args.points < 1 or (args.blocks != WALKERS and args.blocks < 2):
         raise NucleateError("--points must be >= 1 and --blocks >= 2")
-    series = delta_g_vs_time(reweighter.samples(), reweighter.log_weights(), reweighter.times(), reference, target,
-                             reweighter.kt, table.units.energy, points=args.points, blocks=args.blocks)
+    run = WeightedRun(args)
+    reference, target = (parse_region(b, len(run.cvs)) for b in args.basin)
+    samples = run.samples()
+    if args.blocks == WALKERS and samples.walkers is None:
+        raise NucleateError(f"--blocks {WALKERS} needs two or more walker files (--walkers)")
+    groups = samples.walkers if args.blocks == WALKERS else None
+    series = delta_g_vs_time(samples.values, samples.normalised_log_weights(), samples.times, reference, target,
+                             run.kt, run.units.energy, points=args.points,
+                             blocks=len(samples.walker_names) if groups is not None else args.blocks, groups=groups)
+    check = check_weights(samples, run.units.time)
+    series.notes = [check.summary] + ([f"warning: {check.warning}"] if check.warning else [])
+    print(f"{len(samples)} samples; {check.summary}; weights: {'; '.join(samples.weighting) or 'unbiased'}")
+    if check.warning:
+        logging.getLogger("nucleate.analysis").warning("warning: %s", check.warning)
     if args.units:
         from nucleate.units import energy_factor  # noqa: PLC0415
 
@@ -270,32 +273,44 @@ def run_deltag(args) -> int:
         series.error = series.error * factor
         series.energy_unit = args.units.lower()
     series.write(args.output)
-    print(f"G({target.name}) - G({reference.name}) at t = {series.times[-1]:g} {table.units.time}: "
+    print(f"G({target.name}) - G({reference.name}) at t = {series.times[-1]:g} {run.units.time}: "
           f"{series.delta_g[-1]:.3f} +- {series.error[-1]:.3f} {series.energy_unit}")
     print(f"wrote {args.output}")
     if not args.no_plot:
         from nucleate.analysis.plot_fes import plot_delta_g  # noqa: PLC0415
 
-        print(f"wrote {plot_delta_g(series, args.output.with_suffix('.png'), time_unit=table.units.time)}")
+        print(f"wrote {plot_delta_g(series, args.output.with_suffix('.png'), time_unit=run.units.time)}")
     return 0
 
 
 def _read_fes(path: Path, input_units: str | None):
+    """A grid file in its own energy unit (`#! SET energy_unit`), else the one given, else the one
+    of the run it sits in (manifest.json or plumed.dat), else kJ/mol."""
     from nucleate.analysis.fes_grid import FES  # noqa: PLC0415
-    from nucleate.analysis.plumed_files import resolve_units  # noqa: PLC0415
+    from nucleate.analysis.run_units import units_beside  # noqa: PLC0415
 
-    units = resolve_units([path], input_units)
-    return FES.read(path, energy_unit=units.energy)
+    beside = None if input_units else units_beside(path)
+    return FES.read(path, energy_unit=input_units, unit_if_unsaid=beside.energy if beside else "kj/mol")
+
+
+def _basins_kt(args, fes) -> float:
+    """k_B T from --temp or --kt, else the grid file's own (a sampled surface records it)."""
+    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
+
+    if args.temp is None and args.kt is None:
+        if fes.kt is None:
+            raise NucleateError(f"{args.grid}: the file does not record kT (#! SET kT); give --temp or --kt")
+        return fes.kt
+    return kt_from(args.temp, args.kt, fes.energy_unit)
 
 
 def run_basins(args) -> int:
     from nucleate.analysis.basins import find_basins, minimum_free_energy_path  # noqa: PLC0415
-    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
 
     if args.output:
         check_output(args.output)
     fes = _read_fes(args.grid, args.input_units)
-    kt = kt_from(args.temp, args.kt, fes.energy_unit)
+    kt = _basins_kt(args, fes)
     basins = find_basins(fes, kt=kt, max_free=args.max_free, radius=args.radius)
     lines = [f"# basins of {args.grid}; energies in {fes.energy_unit}; G = -kT ln(sum over catchment of "
              f"exp(-F/kT)), lowest 0",

@@ -2,12 +2,16 @@
 
 Weights, all as log-weights beta * (bias - correction):
 - OPES and any static bias: w = exp(beta V), V = sum of the --bias columns.
-- WT-MetaD with the Tiwary-Parrinello correction: w = exp(beta (V(s,t) - c(t))).  c(t) comes
-  from PLUMED's `LABEL.rct` column when it was printed (or use `LABEL.rbias` directly), else
-  from the HILLS file (`hills=`), computed as CALC_RCT does.
+- WT-MetaD with the Tiwary-Parrinello correction: w = exp(beta (V(s,t) - c(t))).  `LABEL.rbias`
+  is that already.  From `LABEL.bias` and `LABEL.rct`: METAD computes the bias of a step before it
+  adds that step's hill, and prints rct after updating it, so PLUMED's own rbias(t) is
+  bias(t) - rct(t - 1): the previous row's rct is used (exact when every c(t) update falls on a
+  printed row, i.e. the PRINT stride divides PACE x RCT_USTRIDE; otherwise print LABEL.rbias).
+  From the HILLS file (`hills=`): c computed as CALC_RCT does, after the hills strictly before t.
 - WT-MetaD with the final bias (method="final"): w = exp(beta V_final(s)), V_final from all hills.
 
-Estimation (`Reweighter.run`) is separate from querying (the returned `ReweightResult`).
+Rows a restart wrote again are dropped first (`colvar_restarts`).  Estimation lives in
+`fes_estimate`; several walkers' samples are combined in `weighted_samples.combine_walkers`.
 """
 
 from __future__ import annotations
@@ -15,37 +19,21 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.analysis.fes_grid import FES, GridSpec
-from nucleate.analysis.hills import Hills, bias_grid, ct_at_times, ct_from_hills, interpolate_on_grid
+from nucleate.analysis.colvar_restarts import drop_superseded_rows
+from nucleate.analysis.fes_estimate import ReweightResult, estimate_fes
+from nucleate.analysis.fes_grid import GridSpec
+from nucleate.analysis.hills import Hills, bias_grid, ct_acting_at, ct_from_hills, interpolate_on_grid
 from nucleate.analysis.plumed_files import PlumedTable
+from nucleate.analysis.weighted_samples import WeightedSamples
 
 _LOOKS_LIKE_BIAS = re.compile(r"bias", re.IGNORECASE)
 _OPES_MARKERS = ("zed", "neff", "nker")
 
-
-@dataclass
-class ReweightResult:
-    """What a reweighting produced; energies in `fes.energy_unit`."""
-
-    fes: FES
-    log_weights: np.ndarray      # of the samples used, max 0
-    samples: np.ndarray          # (n, d) CV values of the samples used
-    times: np.ndarray            # (n,) their times
-    n_effective: float           # Kish effective sample size (sum w)^2 / sum w^2
-    n_outside: int               # samples outside the grid range
-    n_blocks: int | None = None
-    blocks_effective: float | None = None  # effective number of blocks (sum W_b)^2 / sum W_b^2
-    weighting: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def n_samples(self) -> int:
-        return len(self.log_weights)
+__all__ = ["Reweighter", "ReweightResult", "kt_from", "previous_row"]
 
 
 def _as_list(value) -> list[str]:
@@ -56,22 +44,31 @@ def _as_list(value) -> list[str]:
     return list(value)
 
 
+def previous_row(values: np.ndarray) -> np.ndarray:
+    """Each row's predecessor (the first row keeps its own value: at a run's first step c is still 0)."""
+    shifted = np.empty_like(values)
+    shifted[1:] = values[:-1]
+    shifted[:1] = values[:1]
+    return shifted
+
+
 class Reweighter:
     """Set up weights for the rows of a COLVAR table; `run()` estimates the FES.
 
     colvar: PlumedTable (read_plumed); cvs: one or two column names; bias: bias columns (summed);
-    kt: k_B T in the COLVAR's energy unit; skip: fraction of rows dropped from the start;
-    hills: HILLS of the METAD whose bias is the first bias column (for c(t) or the final bias);
-    method: "ct" (bias minus c(t), or the bias as is for OPES/static biases) or "final".
+    kt: k_B T in the COLVAR's energy unit; skip: fraction of rows dropped from the start; tmin:
+    rows before this time dropped too; hills: HILLS of the METAD whose bias is the first bias
+    column (for c(t) or the final bias); method: "ct" (bias minus c(t), or the bias as is for
+    OPES/static biases) or "final".
     """
 
-    def __init__(self, colvar: PlumedTable, cvs, bias, kt: float, *, skip: float = 0.0,
+    def __init__(self, colvar: PlumedTable, cvs, bias, kt: float, *, skip: float = 0.0, tmin: float | None = None,
                  hills: Hills | None = None, method: str = "ct", ct_grid: GridSpec | None = None):
-        self.table = colvar
         self.cvs = _as_list(cvs)
         self.bias = _as_list(bias)
         self.kt = float(kt)
         self.skip = float(skip)
+        self.tmin = tmin
         self.hills = hills
         self.method = method
         self.ct_grid = ct_grid
@@ -83,6 +80,8 @@ class Reweighter:
             raise NucleateError(f"kT must be a positive number (got {kt})")
         if not 0.0 <= self.skip < 1.0:
             raise NucleateError(f"--skip is the fraction of rows dropped as equilibration, in [0, 1) (got {skip})")
+        if tmin is not None and not math.isfinite(tmin):
+            raise NucleateError(f"--tmin must be a finite time (got {tmin})")
         if method not in ("ct", "final"):
             raise NucleateError(f"unknown reweighting method {method!r} (ct, final)")
         if method == "final" and hills is None:
@@ -96,13 +95,23 @@ class Reweighter:
             if not _LOOKS_LIKE_BIAS.search(name):
                 raise NucleateError(f"{where}: column {name!r} does not look like a bias (PLUMED names them "
                                     "LABEL.bias or LABEL.rbias); pass the bias column(s) of your METAD/OPES/walls")
-        start = int(round(self.skip * len(colvar)))
-        self._rows = slice(start, len(colvar))
-        if start >= len(colvar):
-            raise NucleateError(f"{where}: --skip {skip} leaves no rows")
-        for name in self.cvs + (["time"] if "time" in colvar else []):
+        self.table = drop_superseded_rows(colvar)
+        self._rows = slice(self._first_row(), len(self.table))
+        for name in self.cvs + (["time"] if "time" in self.table else []):
             # a NaN or inf sample would set the grid range or fall outside it without a word
-            colvar.finite_column(name, start, why="every sample needs a finite CV value and time")
+            self.table.finite_column(name, self._rows.start, why="every sample needs a finite CV value and time")
+
+    def _first_row(self) -> int:
+        rows = len(self.table)
+        start = int(round(self.skip * rows))
+        if self.tmin is not None:
+            if "time" not in self.table:
+                raise NucleateError(f"{self.table.describe()}: --tmin needs the `time` column")
+            start = max(start, int(np.searchsorted(self.table.column("time"), self.tmin, side="left")))
+        if start >= rows:
+            asked = f"--skip {self.skip:g}" + (f" and --tmin {self.tmin:g}" if self.tmin is not None else "")
+            raise NucleateError(f"{self.table.describe()}: {asked} leave no rows")
+        return start
 
     # -- weights ---------------------------------------------------------------------------
     def times(self) -> np.ndarray:
@@ -120,26 +129,35 @@ class Reweighter:
     def _is_opes(self, label: str) -> bool:
         return any(f"{label}.{m}" in self.table for m in _OPES_MARKERS)
 
+    def _is_static(self, column: str) -> bool:
+        """A bias that does not change in time: PLUMED's walls and restraints print LABEL.force2 beside
+        LABEL.bias, METAD and OPES do not."""
+        return f"{self._label(column)}.force2" in self.table
+
     def _correction(self, column: str, first: bool) -> tuple[np.ndarray | float, str]:
         """What to subtract from one bias column: c(t) for a WT-MetaD bias, else 0."""
         label = self._label(column)
         if column.endswith(".rbias") or not column.endswith(".bias") or self._is_opes(label):
             return 0.0, f"{column} as is"
+        if self._is_static(column):
+            return 0.0, f"{column} as is (a static bias: {label}.force2 printed)"
         rct = f"{label}.rct"
         if rct in self.table:
-            return self.table.column(rct)[self._rows], f"{column} - {rct}"
+            # rbias(t) = bias(t) - rct(t-1): the bias comes before the step's hill, rct after it
+            return previous_row(self.table.column(rct))[self._rows], f"{column} - {rct} of the previous row"
         if first and self.hills is not None:
             if "time" not in self.table:
                 raise NucleateError(f"{self.table.describe()}: c(t) from HILLS needs the `time` column")
             hill_times, ct = ct_from_hills(self.hills, self.kt, grid=self.ct_grid)
-            return ct_at_times(hill_times, ct, self.times()), f"{column} - c(t) from {self.hills.source}"
+            return ct_acting_at(hill_times, ct, self.times()), f"{column} - c(t) from {self.hills.source}"
         warnings.warn(f"no c(t) for {column} (no {rct} column, no HILLS given): if it is a WT-MetaD bias, "
                       "weights exp(beta V(s,t)) over-weight the late part of the run", stacklevel=4)
         return 0.0, f"{column} as is (no c(t))"
 
-    def log_weights(self) -> np.ndarray:
+    def _log_weight_parts(self) -> dict[str, np.ndarray]:
+        """beta x (each bias column minus its correction), in column order."""
         self.notes = []
-        total = np.zeros(self._rows.stop - self._rows.start)
+        parts = {}
         for i, column in enumerate(self.bias):
             if i == 0 and self.method == "final":
                 values = self._final_bias()
@@ -148,13 +166,30 @@ class Reweighter:
                 correction, note = self._correction(column, first=(i == 0))
                 values = self.table.column(column)[self._rows] - correction
                 self.notes.append(note)
+            parts[column] = values / self.kt
+        return parts
+
+    def _raw_log_weights(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        total = np.zeros(self._rows.stop - self._rows.start)
+        for values in parts.values():
             total += values
         if not np.isfinite(total).all():
             bad = int(np.flatnonzero(~np.isfinite(total))[0])
             raise NucleateError(f"{self.table.where(bad + self._rows.start)}: the bias {' + '.join(self.bias)} is "
-                                f"{total[bad]} there ({'; '.join(self.notes)}), not a finite number")
-        logw = total / self.kt
+                                f"{total[bad] * self.kt} there ({'; '.join(self.notes)}), not a finite number")
+        return total
+
+    def log_weights(self) -> np.ndarray:
+        """beta (bias - correction) of each sample, shifted to a maximum of 0."""
+        logw = self._raw_log_weights(self._log_weight_parts())
         return logw - logw.max() if len(logw) else logw
+
+    def weighted_samples(self) -> WeightedSamples:
+        parts = self._log_weight_parts()
+        return WeightedSamples(
+            names=tuple(self.cvs), values=self.samples(), log_weights=self._raw_log_weights(parts), times=self.times(),
+            domains=tuple(self.table.periodic_domain(name) for name in self.cvs), source=self.table.describe(),
+            weighting=list(self.notes), parts=parts, static_columns=tuple(c for c in self.bias if self._is_static(c)))
 
     def _final_bias(self) -> np.ndarray:
         hills = self.hills
@@ -167,107 +202,13 @@ class Reweighter:
         return interpolate_on_grid(grid, values, points)
 
     # -- estimation ------------------------------------------------------------------------
-    def default_grid(self, bins=None, mins=None, maxs=None) -> GridSpec:
-        return self._default_grid(self.samples(), bins, mins, maxs)
-
-    def _default_grid(self, samples: np.ndarray, bins=None, mins=None, maxs=None) -> GridSpec:
-        names, lo, hi, nb, per = [], [], [], [], []
-        for k, name in enumerate(self.cvs):
-            domain = self.table.periodic_domain(name)
-            column = samples[:, k]
-            if domain is not None:
-                low, high = domain
-            else:
-                low, high = float(column.min()), float(column.max())
-                if high <= low:
-                    high = low + 1.0
-            names.append(name)
-            lo.append(float(mins[k]) if mins is not None else low)
-            hi.append(float(maxs[k]) if maxs is not None else high)
-            nb.append(int(bins[k]) if bins is not None else (100 if len(self.cvs) == 1 else 80))
-            per.append(domain is not None)
-        return GridSpec(tuple(names), tuple(lo), tuple(hi), tuple(nb), tuple(per))
-
     def run(self, grid: GridSpec | None = None, *, bins=None, mins=None, maxs=None, bandwidth=None,
-            blocks: int | None = None) -> ReweightResult:
-        """Weighted histogram (or KDE with `bandwidth`, one per CV in CV units) on the grid;
-        with `blocks` K >= 2, a block-analysis error on every grid point."""
-        from nucleate.analysis.blocks import block_average  # noqa: PLC0415
-
-        samples = self.samples()
-        grid = grid or self._default_grid(samples, bins, mins, maxs)
-        logw = self.log_weights()
-        weights = np.exp(logw)
-        index, inside = grid_indices(grid, samples)
-        n_outside = int((~inside).sum())
-        if not inside.any():
-            ranges = ", ".join(f"{n} in [{samples[:, k].min():.6g}, {samples[:, k].max():.6g}]"
-                               for k, n in enumerate(self.cvs))
-            asked = ", ".join(f"{n} in [{grid.mins[k]:.6g}, {grid.maxs[k]:.6g}]" for k, n in enumerate(self.cvs))
-            raise NucleateError(f"{self.table.describe()}: no sample in the grid range ({asked}); the data has {ranges}")
-        sigma_points = None
-        if bandwidth is not None:
-            bandwidth = [float(b) for b in (bandwidth if np.iterable(bandwidth) else [bandwidth])]
-            if len(bandwidth) != grid.ndim or not all(0 < b < math.inf for b in bandwidth):  # NaN fails too
-                raise NucleateError(f"--bandwidth needs one positive value per CV (got {bandwidth})")
-            sigma_points = [b / dx for b, dx in zip(bandwidth, grid.spacing)]
-        k_blocks = int(blocks) if blocks else 1
-        if k_blocks > 1 and k_blocks > len(samples) // 2:
-            raise NucleateError(f"{k_blocks} blocks need at least {2 * k_blocks} samples (have {len(samples)})")
-        bounds = np.linspace(0, len(samples), k_blocks + 1).astype(int)
-        block_hist = []
-        block_weight = []
-        for b in range(k_blocks):
-            part = slice(bounds[b], bounds[b + 1])
-            w = np.where(inside[part], weights[part], 0.0)
-            hist = np.bincount(index[part], weights=w, minlength=int(np.prod(grid.shape))).reshape(grid.shape)
-            if sigma_points is not None:
-                hist = smooth(hist, grid, sigma_points)
-            block_hist.append(hist)
-            block_weight.append(weights[part].sum())
-        mean, err, blocks_eff = block_average(np.array(block_hist), np.array(block_weight))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            free = np.where(mean > 0, -self.kt * np.log(np.where(mean > 0, mean, 1.0)), np.inf)
-            free_err = None
-            if k_blocks > 1:
-                free_err = np.where(mean > 0, self.kt * err / np.where(mean > 0, mean, 1.0), np.inf)
-        fes = FES(grid=grid, free=free, energy_unit=self.table.units.energy, free_err=free_err, kt=self.kt,
-                  meta={"source": self.table.describe(), "bias": list(self.bias), "skip": self.skip}).shifted_to_zero()
-        n_eff = float(weights.sum() ** 2 / (weights ** 2).sum())
-        return ReweightResult(fes=fes, log_weights=logw, samples=samples, times=self.times(), n_effective=n_eff,
-                              n_outside=n_outside, n_blocks=k_blocks if k_blocks > 1 else None,
-                              blocks_effective=blocks_eff if k_blocks > 1 else None,
-                              weighting="; ".join(self.notes), notes=list(self.notes))
-
-
-def grid_indices(grid: GridSpec, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat index of the nearest grid point of each sample, and whether it lies in the grid's range
-    (a non-periodic grid point collects samples within half a spacing of it)."""
-    flat = np.zeros(len(samples), dtype=np.int64)
-    inside = np.ones(len(samples), dtype=bool)
-    for k in range(grid.ndim):
-        # in place: 10^6-10^7 samples, so temporaries cost more than the arithmetic
-        u = np.subtract(samples[:, k], grid.mins[k])
-        np.divide(u, grid.spacing[k], out=u)
-        np.rint(u, out=u)
-        if grid.periodic[k]:
-            u = np.mod(u.astype(np.int64), grid.shape[k])
-        else:
-            inside &= u >= 0
-            inside &= u < grid.shape[k]
-            u = u.astype(np.int64)
-            np.clip(u, 0, grid.shape[k] - 1, out=u)
-        flat *= grid.shape[k]
-        flat += u
-    return flat, inside
-
-
-def smooth(hist: np.ndarray, grid: GridSpec, sigma_points) -> np.ndarray:
-    """Binned Gaussian KDE: the weighted histogram convolved with the kernel (wraps periodic CVs)."""
-    from scipy.ndimage import gaussian_filter  # noqa: PLC0415
-
-    modes = ["wrap" if p else "constant" for p in grid.periodic]
-    return gaussian_filter(hist, sigma=sigma_points, mode=modes, truncate=4.0)
+            blocks: int | str | None = None) -> ReweightResult:
+        """Weighted histogram, or exact Gaussian KDE with `bandwidth` (one per CV in CV units, or
+        "auto"), on the grid; with `blocks` K >= 2, a block-analysis error on every grid point."""
+        return estimate_fes(self.weighted_samples(), self.kt, self.table.units.energy, grid, bins=bins, mins=mins,
+                            maxs=maxs, bandwidth=bandwidth, blocks=blocks, time_unit=self.table.units.time,
+                            meta={"bias": list(self.bias), "skip": self.skip})
 
 
 def kt_from(temperature_k: float | None, kt: float | None, energy_unit: str) -> float:

@@ -56,7 +56,7 @@ def colvar(tmp_path_factory):
 def test_reweight_cli_recovers_f_with_honest_errors(colvar, tmp_path, capsys):
     out = tmp_path / "fes.dat"
     assert main(["reweight", str(colvar), "--cv", "x", "--bias", "opes.bias", "--temp", "300", "--bin", "44",
-                 "--min", "-1.6", "--max", "1.6", "--blocks", "10", "-o", str(out)]) == 0
+                 "--min", "-1.6", "--max", "1.6", "--blocks", "10", "--histogram", "-o", str(out)]) == 0
     grid, values = read_grid(out)
     x = grid.axis(0)
     # reference: the exact density averaged over each histogram cell
@@ -97,7 +97,7 @@ def test_reweight_2d_kde_and_units(colvar, tmp_path):
 def test_empty_bins_are_inf_not_nan(colvar, tmp_path):
     out = tmp_path / "wide.dat"
     assert main(["reweight", str(colvar), "--cv", "x", "--bias", "opes.bias", "--temp", "300", "--min", "-4",
-                 "--max", "4", "--bin", "80", "--blocks", "4", "--no-plot", "-o", str(out)]) == 0
+                 "--max", "4", "--bin", "80", "--blocks", "4", "--histogram", "--no-plot", "-o", str(out)]) == 0
     _, values = read_grid(out)
     assert np.isinf(values["free"]).any() and not np.isnan(values["free"]).any()
     assert "nan" not in out.read_text().lower()
