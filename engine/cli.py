@@ -45,6 +45,10 @@ def register(sub) -> None:
                    "toy: Ag13 with the toy Morse-silver model, seconds")
     p.set_defaults(func=_demo)
 
+    from .profile import add_parser as add_profile_parser  # standard library only at import: start-up stays fast
+
+    add_profile_parser(sub)
+
 
 def _model_option(parser) -> None:
     parser.add_argument("--model", action="append", default=None, metavar="MODEL.pb",
@@ -127,8 +131,10 @@ def _report(result) -> int:
             print(f"interrupted at step {result.end_step}; checkpoint written. Continue with:\n"
                   f"  nucleate run {result.rundir} --continue", file=sys.stderr)
         return 130
+    plumed = (f"; PLUMED {result.plumed_ms_per_step:.2f} ms/step = {100 * result.plumed_share:.1f}% of each step "
+              f"(`nucleate profile {result.rundir}` tells which actions)" if result.plumed_share is not None else "")
     print(f"{result.rundir}: steps {result.start_step}-{result.end_step} done; MD {result.steps_per_s:.1f} steps/s, "
-          f"{result.wall_s:.1f} s in all (start-up included)")
+          f"{result.wall_s:.1f} s in all (start-up included){plumed}")
     return 0
 
 

@@ -14,11 +14,23 @@ For restarts:
     and lose the hill due at it whenever a segment ends one step before a deposit;
   * at checkpoint steps, and at the restart step, PLUMED is asked to `doCheckPoint`, which flushes
     all its output files, so everything up to a checkpoint is on disk when the checkpoint is.
+
+What PLUMED costs is measured here, where it happens (time.perf_counter, wall seconds, totals since
+this object was made, i.e. for one run segment):
+  calls               force evaluations PLUMED took part in (MD steps + the set-up evaluation)
+  plumed_seconds      inside PLUMED's cmd calls of those evaluations (its CVs, biases, output)
+  callback_seconds    the whole callback: plumed_seconds + this module's Python around them
+  first_call_seconds  plumed_seconds of the first evaluation alone (LAMMPS's set-up, outside its loop
+                      time; PLUMED allocates there, prints and deposits: 10-50x a later step)
+  init_seconds        PLUMED's set-up (`init`: reading the input, building its actions)
+`plumed_ms_per_step` is the mean over the evaluations after the first, in ms: the per-step cost
+beside LAMMPS's loop time. `nucleate profile RUNDIR` says which actions of the input it goes to.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +58,10 @@ class PlumedCoupling:
         self.bias_eV = 0.0
         self.first_bad_step: int | None = None
         self.calls = 0
+        self.plumed_seconds = 0.0
+        self.callback_seconds = 0.0
+        self.first_call_seconds = 0.0
+        self.init_seconds = 0.0
         self._error: BaseException | None = None
 
         plumed = plumed_module()
@@ -66,10 +82,13 @@ class PlumedCoupling:
         p.cmd("setTimestep", float(timestep_ps))
         if restart:  # same as RESTART in the input: append to files, re-read the bias
             p.cmd("setRestart", 1)
+        started = time.perf_counter()
         try:
             p.cmd("init")
         except Exception as exc:  # PLUMED raises its own exception types for input errors
             raise NucleateError(describe_plumed_error(exc, self.plumed_file)) from None
+        finally:
+            self.init_seconds = time.perf_counter() - started
 
         # buffers PLUMED keeps pointers to; all (re)filled in the callback
         self._box = np.zeros((3, 3))
@@ -86,19 +105,39 @@ class PlumedCoupling:
     def attach(self) -> None:
         self.lmp.set_fix_external_callback(FIX_ID, self._callback, None)
 
+    @property
+    def plumed_ms_per_step(self) -> float:
+        """Mean wall time inside PLUMED per force evaluation after the first, ms (the first alone
+        until there is a second; 0 before any)."""
+        if self.calls > 1:
+            return 1e3 * (self.plumed_seconds - self.first_call_seconds) / (self.calls - 1)
+        return 1e3 * self.plumed_seconds
+
     def _callback(self, _caller, step, nlocal, tag, x, fext):
         # Exceptions cannot cross the C callback boundary: keep the first, re-raise after the run.
         if self._error is not None:
             fext[:] = 0.0
             return
+        started = time.perf_counter()
         try:
             self._compute(int(step), int(nlocal), tag, x, fext)
         except BaseException as exc:  # noqa: BLE001
             self._error = exc
             fext[:] = 0.0
+        finally:
+            self.callback_seconds += time.perf_counter() - started
+            if self.calls == 1 and not self.first_call_seconds:
+                self.first_call_seconds = self.plumed_seconds
+
+    def _cmd(self, key: str, *args) -> None:
+        """One PLUMED cmd, its wall time added to plumed_seconds (the timing itself: a few us per step)."""
+        started = time.perf_counter()
+        try:
+            self._plumed.cmd(key, *args)
+        finally:
+            self.plumed_seconds += time.perf_counter() - started
 
     def _compute(self, step: int, nlocal: int, tag, x, fext) -> None:
-        p = self._plumed
         self.calls += 1
         if self.first_bad_step is None and not np.isfinite(x).all():
             self.first_bad_step = step
@@ -108,32 +147,32 @@ class PlumedCoupling:
             types = self.lmp.numpy.extract_atom("type")[:nlocal]
             self._masses = np.ascontiguousarray(self.masses_by_type[types], dtype=float)
             self._charges = np.zeros(nlocal)
-            p.cmd("setAtomsNlocal", nlocal)
-            p.cmd("setAtomsGatindex", self._gatindex)
+            self._cmd("setAtomsNlocal", nlocal)
+            self._cmd("setAtomsGatindex", self._gatindex)
 
         self._fill_box()
         self._virial[:] = 0.0
         fext[:] = 0.0
-        p.cmd("setStep", step)
+        self._cmd("setStep", step)
         self._stop[0] = 0
-        p.cmd("setStopFlag", self._stop)
-        p.cmd("setPositions", x)
-        p.cmd("setBox", self._box)
-        p.cmd("setForces", fext)
-        p.cmd("setMasses", self._masses)
-        p.cmd("setCharges", self._charges)
-        p.cmd("setVirial", self._virial)
+        self._cmd("setStopFlag", self._stop)
+        self._cmd("setPositions", x)
+        self._cmd("setBox", self._box)
+        self._cmd("setForces", fext)
+        self._cmd("setMasses", self._masses)
+        self._cmd("setCharges", self._charges)
+        self._cmd("setVirial", self._virial)
         self._checkpoint_flag[0] = 1 if (step in self.checkpoint_steps or step == self.restart_step) else 0
-        p.cmd("doCheckPoint", self._checkpoint_flag)
-        p.cmd("prepareCalc")
-        p.cmd("isEnergyNeeded", self._needs_energy)
+        self._cmd("doCheckPoint", self._checkpoint_flag)
+        self._cmd("prepareCalc")
+        self._cmd("isEnergyNeeded", self._needs_energy)
         if self._needs_energy[0]:
             raise NucleateError(
                 f"{self.plumed_file}: the PLUMED input biases the potential energy (ENERGY action); "
                 "the in-process coupling does not pass the energy to PLUMED. Bias a structural CV instead."
             )
-        p.cmd("performCalc")
-        p.cmd("getBias", self._bias)
+        self._cmd("performCalc")
+        self._cmd("getBias", self._bias)
         self.bias_eV = float(self._bias[0])
         self.lmp.fix_external_set_energy_global(FIX_ID, self.bias_eV)
         # LAMMPS virial = -PLUMED virial (PLUMED stores -sum r f), as in fix_plumed.cpp

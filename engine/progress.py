@@ -8,7 +8,7 @@ import time
 
 class Progress:
     def __init__(self, start_step: int, target_step: int, timestep_fs: float, *, stream=None,
-                 plain_interval_s: float = 30.0, label: str = "run"):
+                 plain_interval_s: float = 30.0, label: str = "run", plumed_ms=None):
         self.start = start_step
         self.target = target_step
         self.timestep_fs = timestep_fs
@@ -16,6 +16,7 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.plain_interval_s = plain_interval_s
         self.label = label
+        self.plumed_ms = plumed_ms  # a callable giving PLUMED's ms per step so far, or None
         self.t0 = time.perf_counter()
         self._last_plain = self.t0
 
@@ -31,8 +32,12 @@ class Progress:
         total = max(self.target - self.start, 1)
         rate = self.rate(step)
         eta = (self.target - step) / rate if rate > 0 else float("inf")
-        return (f"{self.label}: step {step}/{self.target} ({100.0 * done / total:5.1f}%)  "
+        text = (f"{self.label}: step {step}/{self.target} ({100.0 * done / total:5.1f}%)  "
                 f"{rate:7.1f} steps/s  {self.ns_per_day(step):7.3f} ns/day  ETA {_hms(eta)}")
+        if self.plumed_ms is not None and rate > 0 and done > 0:
+            ms = self.plumed_ms()
+            text += f"  PLUMED {ms:.2f} ms/step ({min(100.0, 0.1 * ms * rate):.1f}%)"
+        return text
 
     def update(self, step: int) -> None:
         now = time.perf_counter()

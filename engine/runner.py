@@ -43,6 +43,8 @@ class RunResult:
     wall_s: float        # whole segment, start-up included
     steps_per_s: float   # wall-clock rate of the run loop (set-up of the first chunk included)
     rundir: Path
+    plumed_ms_per_step: float | None = None  # wall time inside PLUMED per MD step (set-up evaluation excluded)
+    plumed_share: float | None = None        # that time over the run loop's time per step (0..1)
 
 
 def check_models(spec: RunSpec, origins: dict[str, str] | None = None) -> None:
@@ -369,7 +371,8 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, tim
             marks = _boundaries(start, target, every, spec.output.checkpoint)
             if coupling:
                 coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
-            bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name)
+            bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name,
+                           plumed_ms=(lambda: coupling.plumed_ms_per_step) if coupling else None)
             if continue_run and not stop.requested:
                 # The restart step's setup re-writes its thermo row, dump frame and COLVAR row (all flushed):
                 # every output goes back to its size at the checkpoint, so nothing is written twice.
@@ -393,15 +396,30 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, tim
             _close(coupling, lmp)
             os.chdir(cwd)
             done = max(step - start, 0)
+            cost = _plumed_cost(coupling, md_rate)
             segment = {"kind": "continue" if continue_run else "run", "start_step": start, "end_step": step,
                        "target_step": target, "status": status, "wall_s": round(wall, 3),
                        "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
+                       **cost,
                        "input": input_name,
                        "input_sha256": rd.sha256(run / input_name) if input_name and (run / input_name).exists() else None,
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             _record_segment(run, segment, failing=sys.exc_info()[0] is not None)
     return RunResult(status=status, start_step=start, end_step=step, wall_s=wall, steps_per_s=md_rate,
-                     rundir=run.path)
+                     rundir=run.path, plumed_ms_per_step=cost.get("plumed_ms_per_step"),
+                     plumed_share=cost.get("plumed_share"))
+
+
+def _plumed_cost(coupling: PlumedCoupling | None, md_rate: float) -> dict:
+    """What PLUMED cost this segment, for the manifest: ms per MD step inside PLUMED and its share of the
+    run loop's time per step (the rest is the model, LAMMPS and the coupling's Python)."""
+    if coupling is None or coupling.calls < 2:
+        return {}
+    ms = coupling.plumed_ms_per_step
+    share = min(ms * 1e-3 * md_rate, 1.0) if md_rate > 0 else None
+    return {"plumed_ms_per_step": round(ms, 4), "plumed_share": round(share, 4) if share is not None else None,
+            "plumed_s": round(coupling.plumed_seconds, 3), "plumed_callback_s": round(coupling.callback_seconds, 3),
+            "plumed_calls": coupling.calls, "plumed_init_s": round(coupling.init_seconds, 3)}
 
 
 def _run_marks(lmp: "_Lammps", run: rd.RunDirectory, spec: RunSpec, coupling, stop: _StopRequest, bar,
@@ -478,7 +496,7 @@ def _check_finite(lmp, coupling: PlumedCoupling | None, step: int) -> None:
         raise NucleateError(
             f"the simulation blew up: non-finite positions or velocities {at} (NaN energy or forces from the "
             "potential, or a timestep too large). Everything written so far is kept; the last checkpoint is "
-            "intact. Check the model's domain (LOWEST-coordination guards) and the timestep.")
+            "intact. Check the model's domain (the methanol bond guards of the presets) and the timestep.")
 
 
 def _record_toggle_checkpoint(run: rd.RunDirectory, step: int, external: list[Path]) -> None:

@@ -19,15 +19,15 @@ or a full description (lengths in units.length, energies in units.energy):
       - {name: d_sc, type: distance, each: S, atoms: [self, "nearest(C, same)"]}
     walls: [{arg: nsolv, upper: 5.0, kappa: 100}]
     restraints: [{arg: d_com, at: 0.0, kappa: 100}]
-    guards: methanol                                 # lowest-coordination walls on C-H, C-O
+    guards: methanol                                 # walls on each methanol's C-H, C-O, O-H bonds
     bias: {protocol: wtmetad, args: [s1, nsolv], pace: 100, height: 3, sigma: [0.05, 0.01],
            biasfactor: 25, grid: auto}
     print_stride: 100
     colvar: COLVAR
 
-CV types and atom selectors: nucleate.plumed_cvs.cvs and .atoms; walls/restraints/guards:
-.restraints; protocols: .protocols; presets: .presets (files in plumed_cvs/presets/, with a
-commented example in presets/example.yaml). Every user mistake raises NucleateError before
+CV types and atom selectors: nucleate.plumed_cvs.cvs and .atoms; walls/restraints: .restraints;
+guards (style bonds, the default, or the study's all-pairs style): .guards; protocols: .protocols;
+presets: .presets (files in plumed_cvs/presets/, with a commented example in presets/example.yaml). Every user mistake raises NucleateError before
 anything runs.
 
 No value may smuggle a PLUMED action into the input (nucleate.validate): no line break or other

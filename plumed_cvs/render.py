@@ -19,7 +19,8 @@ from .atoms import Structure, compact_ids
 from .builder import InputBuilder
 from .cvs import add_cv
 from .protocols import add_bias
-from .restraints import add_guards, add_restraints, add_walls
+from .guards import add_guards
+from .restraints import add_restraints, add_walls
 from .schema import check_keys, integer
 
 DEFAULT_UNITS = {"length": "nm", "energy": "kj/mol", "time": "ps"}
