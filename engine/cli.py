@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=None, help="MD steps (default: the demo spec's)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing demo directory")
     p.add_argument("--system", choices=("ag6", "toy"), default="ag6",
-                   help="ag6 (default): two AgL monomers in methanol with the embedded Ag6 model, about a minute; "
+                   help="ag6 (default): two AgL monomers in methanol with the embedded Ag6 model, under a minute; "
                    "toy: Ag13 with the toy Morse-silver model, seconds")
     p.set_defaults(func=_demo)
 
