@@ -168,6 +168,11 @@ class Groups:
             raise NucleateError(f"groups file {where} does not exist") from None
         except json.JSONDecodeError as exc:
             raise NucleateError(f"groups file {where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except UnicodeDecodeError as exc:
+            raise NucleateError(f"groups file {where} is not a text file (byte {exc.start} is not UTF-8); give the "
+                                "groups.json that `nucleate build` or `nucleate import-system` wrote") from None
+        except IsADirectoryError:
+            raise NucleateError(f"groups file {where} is a directory; give the groups.json inside it") from None
         except _BadJSON as exc:
             raise NucleateError(f"groups file {where}: {exc}") from None
         return cls.from_dict(data, source=str(path))

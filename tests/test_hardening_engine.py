@@ -388,3 +388,19 @@ def test_continuing_from_any_step_keeps_every_hill_and_row(tmp_path, first):
     execute(whole.path)
     for name in ("COLVAR", "HILLS"):
         np.testing.assert_allclose(read_table(run.path / name), read_table(whole.path / name), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\xff\xfe", None])
+def test_binary_or_directory_groups_file_is_one_clear_error(tmp_path, content):
+    spec = _spec(tmp_path, 20)
+    groups = tmp_path / "groups.json"
+    if content is None:
+        groups.mkdir()
+    else:
+        groups.write_bytes(content)
+    spec["system"]["groups"] = str(groups)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    result = _cli("render", spec_path, "-o", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "groups" in result.stderr and result.stderr.count("\n") == 1 and not (tmp_path / "run").exists()
