@@ -37,7 +37,6 @@ from __future__ import annotations
 import copy
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,13 +338,7 @@ def load_spec(path: str | Path) -> RunSpec:
         raise NucleateError(f"spec file {source} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NucleateError(f"spec file {source} cannot be read ({check.printable(str(exc))})") from None
-    if path.suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise NucleateError(f"{source}: not valid TOML ({check.printable(str(exc))})") from None
-    else:
-        data = check.load_yaml(text, source)
+    data = check.load_document(text, path.suffix, source)
     if not isinstance(data, dict):
         raise NucleateError(f"{source}: a spec must be a mapping with system/potential/md/output/plumed sections")
     return RunSpec.from_dict(data, base_dir=path.parent, source=source)

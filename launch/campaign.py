@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import logging
 import os
 import shlex
@@ -75,8 +76,6 @@ class Campaign:
     # ------------------------------------------------------------------ the record
     def _read(self) -> dict:
         try:
-            import json
-
             record = json.loads((self.path / RECORD).read_text())
         except FileNotFoundError:
             raise NucleateError(f"{self.path} is not a campaign (no {RECORD}); start one with `nucleate submit`") from None

@@ -16,8 +16,7 @@ def status_rows(campaign: Campaign) -> list[dict]:
     rows = []
     for run in campaign.runs:
         done, target = campaign.steps_done(run), run["target_step"]
-        rate = _steps_per_s(Path(run["rundir"]))
-        timestep_fs = _timestep_fs(Path(run["rundir"]))
+        rate, timestep_fs = _rate_and_timestep(Path(run["rundir"]))
         resubmitted = sum(r["runs"].get(run["name"], {}).get("resubmitted", 0) for r in campaign.record["rounds"])
         resubmitted += jobs.get(run["name"], {}).get("fail_count", 0)
         if run.get("failed"):
@@ -51,22 +50,18 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _steps_per_s(rundir: Path) -> float | None:
-    """Steps per wall-clock second over the run's segments (start-up included)."""
+def _rate_and_timestep(rundir: Path) -> tuple[float | None, float | None]:
+    """Steps per wall-clock second over the run's segments (start-up included) and the timestep in fs,
+    from one read of its manifest (None for a run not rendered yet)."""
     try:
-        segments = rd.RunDirectory(rundir).manifest().get("segments", [])
+        manifest = rd.RunDirectory(rundir).manifest()
     except Exception:  # noqa: BLE001 - a run not rendered yet has no rate
-        return None
+        return None, None
+    segments = manifest.get("segments", [])
     steps = sum(max(s["end_step"] - s["start_step"], 0) for s in segments)
     wall = sum(s.get("wall_s") or 0.0 for s in segments)
-    return steps / wall if steps and wall else None
-
-
-def _timestep_fs(rundir: Path) -> float | None:
-    try:
-        return float(rd.RunDirectory(rundir).manifest()["timestep_fs"])
-    except Exception:  # noqa: BLE001
-        return None
+    timestep = manifest.get("timestep_fs")
+    return (steps / wall if steps and wall else None), (float(timestep) if timestep is not None else None)
 
 
 def _hms(seconds: float) -> str:

@@ -264,6 +264,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def load_document(text: str, suffix: str, source: str) -> Any:
+    """A spec document: TOML for a `.toml` suffix, YAML (duplicate keys refused) otherwise."""
+    if suffix != ".toml":
+        return load_yaml(text, source)
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise NucleateError(f"{source}: not valid TOML ({printable(str(exc))})") from None
+
+
 def load_yaml(content: str, source: str) -> Any:
     """Parse YAML safely; duplicate keys and syntax errors are one NucleateError naming the line."""
     loader = _UniqueKeyLoader(content)

@@ -34,17 +34,12 @@ def require(entry: Mapping, key: str, where: str) -> Any:
 
 
 def number(value, where: str, *, above: float | None = None, at_least: float | None = None) -> float:
-    if isinstance(value, bool) or not (isinstance(value, Real)
-                                       or (isinstance(value, str) and _NUMBER_TEXT.match(value))):
-        raise NucleateError(f"{where} must be a number, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise NucleateError(f"{where} must be finite, got {value!r}")
-    if above is not None and not result > above:
-        raise NucleateError(f"{where} must be > {above:g}, got {value!r}")
-    if at_least is not None and not result >= at_least:
-        raise NucleateError(f"{where} must be >= {at_least:g}, got {value!r}")
-    return result
+    """nucleate.validate.number, also taking plain decimal text (see _NUMBER_TEXT) and numpy reals."""
+    if isinstance(value, str) and _NUMBER_TEXT.match(value):
+        value = float(value)
+    elif isinstance(value, Real) and not isinstance(value, (bool, int, float)):
+        value = float(value)
+    return float(check.number(value, where, above=above, at_least=at_least))
 
 
 def integer(value, where: str, *, at_least: int | None = None) -> int:

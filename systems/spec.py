@@ -14,14 +14,13 @@ A spec (YAML or TOML; lengths in A, densities in g/cm^3):
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.validate import load_yaml, no_control_chars
+from nucleate.validate import load_document, load_yaml, no_control_chars
 
 from .elements import DEFAULT_TYPE_MAP
 from .library import molecule
@@ -156,13 +155,7 @@ def read_spec(path: str | Path) -> SystemSpec:
     except FileNotFoundError:
         raise NucleateError(f"spec file {path} does not exist; give a preset name ({', '.join(presets())}) "
                             "or a YAML/TOML spec file") from None
-    if path.suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise NucleateError(f"spec file {path} cannot be parsed: {exc}") from None
-    else:
-        data = load_yaml(text, f"spec file {path}")  # duplicate keys are refused too
+    data = load_document(text, path.suffix, f"spec file {path}")  # duplicate YAML keys are refused too
     return spec_from_dict(data, source=str(path))
 
 

@@ -133,7 +133,7 @@ def test_bad_profiles_are_refused_naming_file_and_key(tmp_path, content, message
     assert result.returncode == 2 and "Traceback" not in result.stderr and message in result.stderr
 
 
-def test_every_shipped_profile_loads():
+def test_the_shipped_profiles_are_the_four_documented():
     assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == ["local", "pbs", "slurm-cpu", "slurm-gpu"]
 
 
