@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.nucleate-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,models]'
+	# pyproject.toml has lower bounds; constraints.txt is the exact set the tests passed with
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,models]'
 	# The only complete PLUMED kernel on PyPI (2.11, with OPES) ships inside this wheel;
 	# its own dependencies are not needed for the kernel, hence --no-deps.
-	$(BIN)/python -m pip install --quiet --no-deps hillclimber==0.1.8
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt hillclimber
 	touch $(STAMP)
 
 demo: setup

@@ -1,4 +1,18 @@
-"""Plots of free-energy surfaces and Delta G series (matplotlib, Agg backend; PNG or SVG by suffix)."""
+"""Plots of free-energy surfaces and Delta G series.
+
+Each function draws into the matplotlib Axes given as `ax=` (a notebook's, a figure of several
+panels) or into a new figure of its own, and returns the figure.  Given a `path` instead, it writes
+the figure there (PNG or SVG by suffix) and returns the path: the form the CLI uses.  New figures
+are bare `Figure`s with an Agg canvas, never pyplot's, so nothing here touches the global backend
+or pyplot's figure list (a notebook's inline plots keep working).
+
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> plot_fes(fes, ax=ax)                     # doctest: +SKIP
+    <Figure size 640x480 with 1 Axes>
+    >>> plot_fes(fes, "fes.png")                 # doctest: +SKIP
+    PosixPath('fes.png')
+"""
 
 from __future__ import annotations
 
@@ -12,7 +26,7 @@ from nucleate.analysis.output_files import write_output
 _UNIT_LABEL = {"kj/mol": "kJ/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": "J/mol"}
 
 
-def _figure(width_in: float, height_in: float):
+def agg_figure(width_in: float, height_in: float):
     """A bare Agg figure: no pyplot, so no global figure manager and no GUI backend lookup."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
@@ -22,26 +36,47 @@ def _figure(width_in: float, height_in: float):
     return fig
 
 
+def _figure_and_axes(ax, width_in: float, height_in: float):
+    """The caller's Axes and its figure, or a new figure of the given size with one Axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = agg_figure(width_in, height_in)
+    return fig, fig.subplots()
+
+
 def _save(fig, path, tight: bool = True) -> Path:
     """tight=False keeps the fixed margins: `bbox_inches="tight"` draws the figure twice."""
     dpi = 150 if Path(path).suffix.lower() == ".png" else None
     return write_output(path, lambda temporary: fig.savefig(temporary, dpi=dpi, bbox_inches="tight" if tight else None))
 
 
+def _done(fig, path, tight: bool = True):
+    """The figure, or with a path the file it was written to."""
+    return fig if path is None else _save(fig, path, tight)
+
+
 def unit_label(unit: str) -> str:
     return _UNIT_LABEL.get(unit.lower(), unit)
 
 
-def plot_fes(fes: FES, path, basins=None, path_points=None, max_free: float | None = None, title: str = "") -> Path:
-    """1D: F with its error band; 2D: a colour map, labelled basins and a path (n, 2)."""
+def plot_fes(fes: FES, path=None, basins=None, path_points=None, max_free: float | None = None, title: str = "",
+             *, ax=None):
+    """1D: F with its error band; 2D: a colour map, labelled basins and a path (n, 2).
+
+    Draws into `ax` (or a new figure) and returns the figure; with `path`, writes it there and
+    returns the path.
+
+        >>> fig = plot_fes(nc.reweight(...).fes)                  # doctest: +SKIP
+        >>> fig.savefig("fes.svg")                                # doctest: +SKIP
+    """
     if fes.grid.ndim == 1:
-        return plot_fes_1d(fes, path, title=title)
-    return plot_fes_2d(fes, path, basins=basins, path_points=path_points, max_free=max_free, title=title)
+        return plot_fes_1d(fes, path, title=title, ax=ax)
+    return plot_fes_2d(fes, path, basins=basins, path_points=path_points, max_free=max_free, title=title, ax=ax)
 
 
-def plot_fes_1d(fes: FES, path, title: str = "") -> Path:
-    fig = _figure(5, 3.5)
-    ax = fig.subplots()
+def plot_fes_1d(fes: FES, path=None, title: str = "", *, ax=None):
+    """F against the CV, with the block error as a band when the FES has one."""
+    fig, ax = _figure_and_axes(ax, 5, 3.5)
     x = fes.grid.axis(0)
     finite = np.isfinite(fes.free)
     ax.plot(x[finite], fes.free[finite], color="C0")
@@ -54,16 +89,17 @@ def plot_fes_1d(fes: FES, path, title: str = "") -> Path:
     ax.set_ylabel(f"F ({unit_label(fes.energy_unit)})")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return _done(fig, path)
 
 
-def plot_fes_2d(fes: FES, path, basins=None, path_points=None, max_free: float | None = None,
-                title: str = "") -> Path:
+def plot_fes_2d(fes: FES, path=None, basins=None, path_points=None, max_free: float | None = None,
+                title: str = "", *, ax=None):
     """Grid points drawn as pixels (imshow): a 10^4-point grid renders in milliseconds, where
     filled contours cost a large share of a whole `nucleate reweight` run."""
-    fig = _figure(5.5, 4.2)
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.93 if title else 0.97)
-    ax = fig.subplots()
+    own_figure = ax is None
+    fig, ax = _figure_and_axes(ax, 5.5, 4.2)
+    if own_figure:  # a caller's figure keeps the layout the caller chose
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.93 if title else 0.97)
     x, y = fes.grid.axis(0), fes.grid.axis(1)
     free = np.ma.masked_invalid(np.where(np.isfinite(fes.free), fes.free, np.nan))  # blank where no sample
     low = float(free.min()) if free.count() else 0.0
@@ -84,12 +120,12 @@ def plot_fes_2d(fes: FES, path, basins=None, path_points=None, max_free: float |
     ax.set_ylabel(fes.names[1])
     if title:
         ax.set_title(title)
-    return _save(fig, path, tight=False)
+    return _done(fig, path, tight=False)
 
 
-def plot_delta_g(series, path, time_unit: str = "ps", title: str = "") -> Path:
-    fig = _figure(5, 3.5)
-    ax = fig.subplots()
+def plot_delta_g(series, path=None, time_unit: str = "ps", title: str = "", *, ax=None):
+    """Delta G against time with its block error bars (a `DeltaGSeries`)."""
+    fig, ax = _figure_and_axes(ax, 5, 3.5)
     ok = np.isfinite(series.delta_g)
     err = np.where(np.isfinite(series.error), series.error, 0.0)
     ax.errorbar(series.times[ok], series.delta_g[ok], yerr=err[ok], marker="o", markersize=3, capsize=2)
@@ -97,4 +133,4 @@ def plot_delta_g(series, path, time_unit: str = "ps", title: str = "") -> Path:
     ax.set_ylabel(f"G({series.target}) - G({series.reference}) ({unit_label(series.energy_unit)})")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return _done(fig, path)

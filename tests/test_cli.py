@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+from nucleate.models import ag6_model_path
 
 
 def _run(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "nucleate.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_help_is_light():
@@ -44,8 +53,11 @@ def test_demo_runs_and_summarises(tmp_path):
         assert (out / name).stat().st_size > 0, name
     plumed = (out / "plumed.dat").read_text()
     assert "UNITS LENGTH=A ENERGY=kcal/mol TIME=fs" in plumed and "BIASFACTOR=25" in plumed
-    manifest = (out / "manifest.json").read_text()
-    assert "models/ag6/model.pb" in manifest or "ag6" in manifest
+    # the run used the embedded Ag6 model: the copy in the run directory is that file, byte for byte
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["models"]) == 1, manifest["models"]
+    copied = out / manifest["models"][0]
+    assert manifest["input_hashes"][copied.name] == _sha256(ag6_model_path()) == _sha256(copied)
     # a second call continues the same run instead of failing or starting over
     again = _run("demo", "-o", str(out), "--steps", "300")
     assert again.returncode == 0, again.stderr

@@ -9,7 +9,7 @@ import pytest
 from nucleate.engine.render import render_run
 from nucleate.engine.runner import execute
 from nucleate.engine.spec import RunSpec
-from nucleate.systems import build
+from nucleate.systems import Groups, build
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,13 @@ def test_preset_renders_readable_input_and_runs(monomer_box, tmp_path):
     assert text.startswith("#")  # commented header for PLUMED users
     assert "UNITS LENGTH=A ENERGY=kcal/mol TIME=fs" in text
     assert "TEMP=300" in text and "BIASFACTOR=25" in text and "SIGMA=0.05,0.01" in text
-    assert "mol1_Ag" in text or "Ag" in text
+    # the preset's group names became the built box's atom ids: monomer 1's Ag with monomer 2's Ag and N
+    groups = Groups.read(monomer_box.groups_path)
+    ag1, ag2, n1, n2 = (int(groups[name][0]) for name in ("mol1_Ag", "mol2_Ag", "mol1_N", "mol2_N"))
+    assert len({ag1, ag2, n1, n2}) == 4
+    statements = {line.split(":", 1)[0]: line for line in text.splitlines() if not line.startswith("#")}
+    for label, a, b in (("cn_agag", ag1, ag2), ("cn_ag1_n2", ag1, n2), ("cn_ag2_n1", ag2, n1)):
+        assert f"GROUPA={a} GROUPB={b} " in statements[label] + " ", statements.get(label)
     execute(run.path)
     colvar = [l for l in (run.path / "COLVAR").read_text().splitlines() if not l.startswith("#")]
     assert len(colvar) >= 1

@@ -19,7 +19,7 @@ from nucleate.analysis.traj_pbc import center_of_mass, minimum_image
 from nucleate.errors import NucleateError
 from nucleate.systems.lammps_data import read_data
 
-REFERENCE = Path("/work/shared/reference/ag6_paper_inputs")
+REFERENCE = Path(__file__).resolve().parent / "data" / "ag6_paper_inputs"  # vendored: the study's own inputs
 TOL = dict(rel=1e-9, abs=1e-6)
 
 

@@ -9,11 +9,9 @@ from nucleate.errors import NucleateError
 from nucleate.systems import Groups, build, import_data, read_data, write_data
 from nucleate.systems.cli import register  # noqa: F401  (the CLI module must import cleanly)
 
-STUDY = Path("/work/shared/reference/ag6_paper_inputs")
-needs_study = pytest.mark.skipif(not STUDY.exists(), reason="the study's inputs are not on this machine")
+STUDY = Path(__file__).resolve().parent / "data" / "ag6_paper_inputs"  # vendored: the study's own inputs
 
 
-@needs_study
 def test_monomer_dimer_conf_is_two_agl_and_120_methanol():
     data, groups = import_data(STUDY / "monomer_dimer/conf.lmp", "Ag,S,N,C,H,O", composition={"AgL": 2, "methanol": 120})
     names = [m["name"] for m in groups.molecules]
@@ -26,7 +24,6 @@ def test_monomer_dimer_conf_is_two_agl_and_120_methanol():
     assert np.array_equal(groups["solute"], np.arange(1, 13))
 
 
-@needs_study
 def test_dimer_octahedral_conf_is_three_dimers_and_115_methanol():
     data, groups = import_data(STUDY / "dimer_octahedral/conf.lmp", composition={"Ag2L2": 3, "methanol": 115})
     names = [m["name"] for m in groups.molecules]
@@ -38,7 +35,6 @@ def test_dimer_octahedral_conf_is_three_dimers_and_115_methanol():
     assert sorted(np.concatenate([groups[f"mol{k}_Ag"] for k in (1, 2, 3)])) == [1, 2, 3, 12, 13, 14]
 
 
-@needs_study
 def test_auto_recognition_and_impossible_expectation():
     _, groups = import_data(STUDY / "dimer_octahedral/conf.lmp")
     assert [m["name"] for m in groups.molecules][0] == "Ag6L6"  # the authors' start is already a distorted octahedron

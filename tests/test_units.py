@@ -16,9 +16,13 @@ BOLTZMANN_J_PER_K = 1.380649e-23
 def test_ev_to_kjmol_matches_codata_and_lammps():
     codata = ELEMENTARY_CHARGE_C * AVOGADRO / 1000.0  # kJ/mol per eV
     assert units.KJMOL_PER_EV == pytest.approx(codata, rel=1e-6)  # LAMMPS's constant is CODATA 2006-era
-    assert units.energy_factor("eV", "kJ/mol") == units.KJMOL_PER_EV
+    # the conversion used at every boundary, against literal numbers: LAMMPS's fix plumed factor, CODATA 2018
+    assert units.energy_factor("eV", "kJ/mol") == 96.48530749925792
+    assert units.energy_factor("eV", "kJ/mol") == pytest.approx(96.485332123, rel=1e-6)
     assert units.energy_factor("kcal/mol", "eV") == pytest.approx(4.184 / codata, rel=1e-6)
-    assert units.energy_factor("eV", "kcal/mol") * units.energy_factor("kcal/mol", "eV") == pytest.approx(1.0)
+    # NIST: 1 eV = 23.060 548 kcal/mol (thermochemical calorie, 4.184 J)
+    assert units.energy_factor("eV", "kcal/mol") == pytest.approx(23.0605478, rel=1e-6)
+    assert units.energy_factor("kcal/mol", "kJ/mol") == 4.184
 
 
 def test_boltzmann_matches_codata():
