@@ -33,6 +33,19 @@ def register(sub) -> None:
     _model_option(p)
     p.set_defaults(func=_run)
 
+    p = sub.add_parser("prepare", help="relax a spec's start and bring it to temperature, as a new box folder",
+                       description="CG-minimise the start (solutes held in place), then a short Langevin run at the "
+                       "spec's temperature with the walls and restraints of its PLUMED input (no METAD/OPES); the "
+                       "last frame becomes DIR/system.data + DIR/groups.json for the production run.")
+    p.add_argument("spec", help="the production run specification (.yaml/.yml/.toml)")
+    p.add_argument("-o", "--output", required=True, help="box folder to write (keeps the preparation run in DIR/run)")
+    p.add_argument("--ps", type=float, default=None, metavar="PS",
+                   help="equilibration length in ps (default 0.25)")
+    p.add_argument("--no-minimize", action="store_true", help="skip the CG minimisation")
+    p.add_argument("--overwrite", action="store_true", help="replace the folder's contents")
+    _model_option(p)
+    p.set_defaults(func=_prepare)
+
     p = sub.add_parser("doctor", help="check that LAMMPS, DeePMD-kit and PLUMED work together")
     p.set_defaults(func=_doctor)
 
@@ -167,6 +180,17 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"the time limit must be positive, got {text!r}")
     return seconds
+
+
+def _prepare(args) -> int:
+    from .prepare import DEFAULT_EQUILIBRATE_PS, prepare
+
+    spec = _spec_with_model(args.spec, args.model)
+    box = prepare(spec, args.output, equilibrate_ps=args.ps or DEFAULT_EQUILIBRATE_PS, minimize=not args.no_minimize,
+                  overwrite=args.overwrite)
+    print(f"{box.folder}: {box.describe()}")
+    print(f"start the production from it:  system: {{data: {box.data_path}, groups: {box.groups_path}}}")
+    return 0
 
 
 def _doctor(args) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import importlib.metadata as md
+import logging
 import os
 import platform
 import shutil
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from nucleate import __version__
 from nucleate import validate as check
@@ -29,6 +32,9 @@ from nucleate.templates import render
 from . import rundir as rd
 from .plumed_input import check_plumed_input, plumed_units
 from .spec import RunSpec
+
+
+log = logging.getLogger(__name__)
 
 
 def component_versions() -> dict[str, str]:
@@ -117,11 +123,27 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
         temperature_K=md_.temperature_K, tdamp_ps=md_.tdamp_ps,
         minimize=md_.minimize and not continuation, minimize_force=md_.minimize_force_eV_per_A,
         minimize_iterations=md_.minimize_max_iterations,
+        minimize_hold=_held_ids(spec, data) if md_.minimize and not continuation else None,
         thermo=spec.output.thermo, thermo_file=rd.THERMO, dump=spec.output.dump, dump_file=rd.DUMP,
         checkpoint=spec.output.checkpoint, steps=md_.steps,
     )
     check_lammps_commands(text)
     return text
+
+
+def _held_ids(spec: RunSpec, data) -> str | None:
+    """LAMMPS id ranges ("1:12 20") of md.minimize_hold's group, or None."""
+    name = spec.md.minimize_hold
+    if name is None:
+        return None
+    groups = load_groups(spec, data)
+    if name not in groups.groups or groups.groups[name].size == 0:
+        raise NucleateError(f"md.minimize_hold: group {name!r} is not in {spec.system.groups or 'the groups'} "
+                            f"(or is empty); known: {', '.join(groups.names)}")
+    ids = np.unique(groups.groups[name].astype(np.int64))
+    breaks = np.flatnonzero(np.diff(ids) != 1)
+    starts, ends = np.r_[ids[0], ids[breaks + 1]], np.r_[ids[breaks], ids[-1]]
+    return " ".join(f"{a}:{b}" if b > a else f"{a}" for a, b in zip(starts, ends))
 
 
 # Every command in.lammps.j2 writes. Spec values are validated before rendering; this is the
@@ -130,6 +152,7 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
 LAMMPS_COMMANDS = frozenset({
     "units", "boundary", "atom_style", "atom_modify", "neighbor", "neigh_modify", "read_restart", "read_data",
     "mass", "pair_style", "pair_coeff", "compute", "timestep", "min_style", "minimize", "reset_timestep", "fix",
+    "group", "unfix",
     "fix_modify", "velocity", "thermo", "thermo_style", "thermo_modify", "variable", "dump", "dump_modify",
     "restart", "run",
 })
@@ -189,6 +212,27 @@ def plumed_text(spec: RunSpec, groups: Groups, data, *, restart: bool = False) -
     return render_plumed(spec.plumed, groups, data, temperature_K=spec.md.temperature_K, restart=restart)
 
 
+START_BIAS_WARN_KT = 5.0  # walls + restraints at t = 0 above this many kT: the start is outside its walls
+
+
+def start_bias(spec: RunSpec, groups: Groups, data):
+    """Walls, restraints and guards of a generated plumed: section on the start configuration, evaluated
+    by PLUMED (nucleate.plumed_cvs.static_bias); warns, naming the walls, when the start is outside them.
+    None for runs without a generated PLUMED input (no plumed:, or a verbatim file)."""
+    if not spec.plumed or "file" in spec.plumed:
+        return None
+    from nucleate.plumed_cvs.static_bias import start_bias as evaluate  # noqa: PLC0415
+
+    start = evaluate(spec.plumed, groups, data, temperature_K=spec.md.temperature_K)
+    if start.total_kT > START_BIAS_WARN_KT:
+        worst = ", ".join(f"{label} {value:.3g}" for label, value in start.largest())
+        log.warning("%s starts outside its walls: %.3g %s of walls and restraints at t = 0 (%.0f kT), most in %s; "
+                    "the first steps will be pulled into place by large forces. Build the box with plumed_preset "
+                    "set (nucleate build ... --plumed-preset NAME) or prepare it first (nucleate prepare)",
+                    spec.system.data, start.total, start.energy_unit, start.total_kT, worst)
+    return start
+
+
 def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
                command_line: list[str] | None = None) -> rd.RunDirectory:
     run = rd.RunDirectory(outdir)
@@ -209,6 +253,7 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
     check_system(spec, data)
     groups = load_groups(spec, data)
     plumed = plumed_text(spec, groups, data)
+    start = start_bias(spec, groups, data)
 
     # Build in a temporary sibling of this process's own and move into place: no half-written run
     # directory, and two renders of one target never share a folder (the second finds the target taken).
@@ -237,6 +282,7 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
             "type_map": spec.system.type_map,
             "natoms": data.natoms,
             "plumed_units": plumed_units(plumed) if plumed is not None else None,
+            "start_bias": start.to_dict() if start is not None else None,
             "lammps_units": {"energy": "eV", "length": "A", "time": "ps"},
             "models": model_names(spec),
             "versions": component_versions(),

@@ -82,6 +82,9 @@ class MDSpec:
     minimize: bool = False
     minimize_force_eV_per_A: float = 0.05   # stop when the largest force component is below this
     minimize_max_iterations: int = 1000
+    # a group of groups.json whose atoms keep their places during the minimisation (e.g. "solute": the
+    # solvent relaxes around solutes already placed inside their walls, which a free minimisation moves)
+    minimize_hold: str | None = None
 
     @property
     def timestep_ps(self) -> float:
@@ -236,6 +239,8 @@ class RunSpec:
         check.flag(md.minimize, f"{where}: md.minimize")
         _positive_number(md.minimize_force_eV_per_A, f"{where}: md.minimize_force_eV_per_A (eV/A)")
         check.integer(md.minimize_max_iterations, f"{where}: md.minimize_max_iterations", at_least=1)
+        if md.minimize_hold is not None:
+            check.identifier(md.minimize_hold, f"{where}: md.minimize_hold")
         check.integer(md.steps, f"{where}: md.steps", at_least=0)
         _seed(md.seed, f"{where}: md.seed")
         if md.velocity_seed is not None:

@@ -46,7 +46,9 @@ def plumed_units(config: dict) -> dict:
 
 
 def build_input(config: dict, groups: Groups, data: DataFile, *, temperature_K: float,
-                restart: bool = False, preset: str | None = None) -> str:
+                restart: bool = False, preset: str | None = None, outputs: bool = True) -> str:
+    """plumed.dat for `config` (presets already resolved). outputs=False leaves out PRINT and FLUSH,
+    for an input that is only evaluated and must write no file (nucleate.plumed_cvs.static_bias)."""
     check.no_control_chars_anywhere(config, "plumed")
     check_keys(config, TOP_KEYS, "plumed")
     if config.get("title") is not None:
@@ -67,10 +69,11 @@ def build_input(config: dict, groups: Groups, data: DataFile, *, temperature_K: 
     bias_labels = add_bias(builder, config.get("bias"), temperature_K=temperature_K, restart=restart,
                            wall_bounds=_wall_bounds(config, builder), energy_unit=energy)
     stride = integer(config.get("print_stride", 100), "plumed.print_stride", at_least=1)
-    args = list(builder.print_labels) + [f"{label}.*" for label in bias_labels]
-    builder.emit("print.j2", comment=f"every CV and bias component to {colvar} every {stride} steps",
-                 stride=stride, file=colvar, fmt=number_format, args=args)
-    builder.blocks.insert(0, f"FLUSH STRIDE={stride}")
+    if outputs:
+        args = list(builder.print_labels) + [f"{label}.*" for label in bias_labels]
+        builder.emit("print.j2", comment=f"every CV and bias component to {colvar} every {stride} steps",
+                     stride=stride, file=colvar, fmt=number_format, args=args)
+        builder.blocks.insert(0, f"FLUSH STRIDE={stride}")
     header = _header(config, builder, data, preset, temperature_K, units)
     text = render("plumed/plumed.dat.j2", header=header, units=units, restart=restart, blocks=builder.blocks)
     check_plumed_actions(text)

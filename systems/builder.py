@@ -7,6 +7,7 @@ composition, densities, closest contact and molecule provenance).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ import numpy as np
 from nucleate.errors import NucleateError
 
 from .elements import mass
-from .lammps_data import write_data
+from .lammps_data import DataFile, write_data
 from .library import molecule, vdw_volume
 from .packing import pack_solvent
 from .placement import place_center, place_dispersed
@@ -31,6 +32,11 @@ A3_PER_CM3 = 1e24
 MAX_DENSITY_FACTOR = 1.5   # packmol needs ~8 s at 1.43x and ~21 s at 1.6x liquid methanol (20 A box, 2 A tolerance)
 PACKMOL_MARGIN = 0.05      # A added to the tolerance given to packmol, whose result can fall slightly short of it
 OUTPUT_FILES = ("system.data", "groups.json", "build.json")
+WALL_FIT_TARGET_KT = 0.05  # static bias of a built box under its plumed_preset, in kT at 300 K
+WALL_FIT_STUCK_KT = 1.0   # a fit ending above this starts again from a new random placement
+WALL_FIT_ATTEMPTS = 10
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,12 +53,14 @@ class BuiltSystem:
     seed: int
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    start_bias: object = None          # plumed_cvs.static_bias.StartBias under spec.plumed_preset, or None
 
     def summary(self) -> str:
         comp = ", ".join(f"{n} {name}" for name, n in self.composition.items())
         return (f"{comp}: {self.natoms} atoms in a {' x '.join(f'{b:g}' for b in self.box)} A box; "
                 f"density {self.density_g_cm3:.3f} g/cm^3 (solvent in free volume {self.solvent_density_g_cm3:.3f}); "
-                f"closest intermolecular contact {self.closest_contact:.2f} A")
+                f"closest intermolecular contact {self.closest_contact:.2f} A"
+                + (f"\n{self.start_bias.preset}: {self.start_bias.describe()}" if self.start_bias else ""))
 
 
 def free_volume_A3(spec: SystemSpec) -> float:
@@ -82,9 +90,8 @@ def solvent_count(spec: SystemSpec) -> int:
     return count
 
 
-def _assemble(spec: SystemSpec):
-    """Elements, positions (A, wrapped) and molecule records of the packed box."""
-    rng = np.random.default_rng(spec.seed)
+def _place_solutes(spec: SystemSpec, rng: np.random.Generator):
+    """Elements, positions (A, not wrapped) and molecule records of the solutes."""
     elements: list[str] = []
     pieces: list[np.ndarray] = []
     records: list[MoleculeRecord] = []
@@ -103,7 +110,12 @@ def _assemble(spec: SystemSpec):
             records.append(MoleculeRecord(mol.name, np.arange(start, start + mol.natoms)))
             elements.extend(mol.elements)
             pieces.append(xyz)
-    solute_xyz = np.concatenate(pieces) if pieces else np.empty((0, 3))
+    return elements, (np.concatenate(pieces) if pieces else np.empty((0, 3))), records
+
+
+def _add_solvent(spec: SystemSpec, solute_elements, solute_xyz, solute_records):
+    """Elements, positions (A, wrapped) and molecule records of the box with its solvent packed in."""
+    elements, records, xyz = list(solute_elements), list(solute_records), solute_xyz
     count = solvent_count(spec)
     if count:
         solvent = molecule(spec.solvent.molecule)
@@ -113,16 +125,85 @@ def _assemble(spec: SystemSpec):
             start = len(elements) + 1
             records.append(MoleculeRecord(solvent.name, np.arange(start, start + solvent.natoms), solvent=True))
             elements.extend(solvent.elements)
-        solute_xyz = np.concatenate([solute_xyz, solvent_xyz])
-    return elements, wrap(solute_xyz, spec.box), records
+        xyz = np.concatenate([solute_xyz, solvent_xyz])
+    return elements, wrap(xyz, spec.box), records
 
 
-def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = False) -> BuiltSystem:
-    """Build a preset name, spec file, mapping or SystemSpec into `outdir` (created atomically)."""
+def _assemble(spec: SystemSpec):
+    """Elements, positions (A, wrapped), molecule records, and the start's static bias under the spec's
+    plumed_preset (None without one)."""
+    rng = np.random.default_rng(spec.seed)
+    solute_elements, solute_xyz, solute_records = _place_solutes(spec, rng)
+    elements, positions, records = _add_solvent(spec, solute_elements, solute_xyz, solute_records)
+    if not spec.plumed_preset:
+        return elements, positions, records, None
+    return _inside_walls(spec, rng, solute_elements, solute_records, elements, positions, records)
+
+
+def _inside_walls(spec: SystemSpec, rng, solute_elements, solute_records, elements, positions, records):
+    """Move the solutes rigidly until the preset's walls and restraints hold, re-pack the solvent around
+    them, and evaluate the final box (see systems.wall_fit). A fit that ends above the threshold is
+    retried from a fresh placement; the best box is kept and its bias reported."""
+    from nucleate.plumed_cvs.static_bias import StaticBias  # noqa: PLC0415  (systems does not need PLUMED otherwise)
+
+    from .wall_fit import fit_rigid  # noqa: PLC0415
+
+    config = {"preset": spec.plumed_preset}
+    nsolute = len(solute_elements)
+    molecules = [rec.atoms - 1 for rec in solute_records]
+    separations = []
+    for solute in spec.solutes:
+        separations += [solute.min_separation] * solute.count
+    best = None
+    for attempt in range(1, WALL_FIT_ATTEMPTS + 1):
+        # rendered anew for each box: c_box and the nearest()/farthest() assignments are the box's own
+        data, groups = _in_memory(spec, elements, positions, records)
+        with StaticBias(config, groups, data) as static:
+            report = static.report(positions)
+            if best is None or report.total < best[3].total:
+                best = (elements, positions, records, report)
+            if report.total_kT <= WALL_FIT_TARGET_KT:
+                break
+            if attempt == WALL_FIT_ATTEMPTS:
+                break
+            fit = fit_rigid(static.energy_forces, positions, molecules, separations, spec.box)
+        log.info("attempt %d: walls %.3g -> %.3g %s in %d steps", attempt, report.total, fit.energy,
+                 report.energy_unit, fit.iterations)
+        solute_xyz = fit.positions[:nsolute]
+        if fit.energy / report.kT > WALL_FIT_STUCK_KT:  # a local minimum: start again elsewhere
+            solute_elements, solute_xyz, solute_records = _place_solutes(spec, rng)
+        elements, positions, records = _add_solvent(spec, solute_elements, solute_xyz, solute_records)
+    elements, positions, records, report = best
+    report.notes.append(f"solutes placed inside the walls of {spec.plumed_preset} "
+                        f"({attempt} attempt{'s' if attempt > 1 else ''}; rigid-body fit, solvent packed around)")
+    return elements, positions, records, report
+
+
+def _in_memory(spec: SystemSpec, elements, positions, records):
+    """The box as the DataFile and Groups a PLUMED input is rendered from (nothing written)."""
+    type_index = {el: k for k, el in enumerate(spec.type_map, start=1)}
+    data = DataFile(path=Path("system.data"), natoms=len(elements), ntypes=len(spec.type_map),
+                    box_lo=np.zeros(3), box_hi=np.array(spec.box, dtype=float), tilt=np.zeros(3),
+                    ids=np.arange(1, len(elements) + 1), types=np.array([type_index[el] for el in elements]),
+                    positions=np.asarray(positions, dtype=float),
+                    masses={k: mass(el) for el, k in type_index.items()})
+    return data, make_groups(elements, positions, spec.box, records, spec.type_map)
+
+
+def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = False,
+          plumed_preset: str | None = None) -> BuiltSystem:
+    """Build a preset name, spec file, mapping or SystemSpec into `outdir` (created atomically).
+
+    plumed_preset (a nucleate.plumed_cvs preset, or "none") replaces the spec's: the solutes are placed
+    inside its walls and restraints, and the box's energy under them is reported (build.json, summary)."""
     started = time.perf_counter()
     spec = load_spec(preset_or_spec)
     if seed is not None:
         spec.seed = int(seed)
+    if plumed_preset is not None:
+        from .spec import checked_plumed_preset  # noqa: PLC0415
+
+        spec.plumed_preset = checked_plumed_preset(plumed_preset, "--plumed-preset")
     outdir = Path(outdir)
     _check_output_folder(outdir, overwrite)
     present = {el for s in spec.solutes for el in molecule(s.molecule).elements}
@@ -132,7 +213,7 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
     if missing:
         raise NucleateError(f"type map {','.join(spec.type_map)} lacks {', '.join(missing)}, which the system contains")
 
-    elements, positions, records = _assemble(spec)
+    elements, positions, records, start_bias = _assemble(spec)
     molecule_index = np.empty(len(elements), dtype=np.int64)
     for k, rec in enumerate(records):
         molecule_index[rec.atoms - 1] = k
@@ -150,7 +231,7 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
                          composition=composition, natoms=len(elements), box=spec.box.copy(),
                          density_g_cm3=total_mass / AVOGADRO / (volume / A3_PER_CM3),
                          solvent_density_g_cm3=solvent_mass / AVOGADRO / (free_volume_A3(spec) / A3_PER_CM3),
-                         closest_contact=contact, seed=spec.seed)
+                         closest_contact=contact, seed=spec.seed, start_bias=start_bias)
     _write_outputs(spec, result, elements, positions, records)
     result.seconds = time.perf_counter() - started
     return result
@@ -197,6 +278,7 @@ def _write_through_temporary_folder(spec: SystemSpec, result: BuiltSystem, eleme
             "solvent_density_free_volume_g_cm3": result.solvent_density_g_cm3,
             "free_volume_A3": free_volume_A3(spec), "closest_contact_A": result.closest_contact,
             "molecules": {name: molecule(name).provenance for name in names},
+            "start_bias": result.start_bias.to_dict() if result.start_bias else None,
         }
         (tmp / "build.json").write_text(json.dumps(report, indent=1) + "\n")
         if not outdir.exists():

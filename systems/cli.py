@@ -25,7 +25,7 @@ def _build(args) -> int:
         for name, description in presets().items():
             print(f"{name:28s} {description}")
         return 0 if args.list else 2
-    result = build(args.target, args.output, seed=args.seed, overwrite=args.force)
+    result = build(args.target, args.output, seed=args.seed, overwrite=args.force, plumed_preset=args.plumed_preset)
     print(result.summary())
     print(f"wrote {result.data_path}, {result.groups_path} and build.json (seed {result.seed}, {result.seconds:.1f} s)")
     return 0
@@ -65,6 +65,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the spec's)")
     p.add_argument("--force", action="store_true", help="overwrite the output folder's files")
     p.add_argument("--list", action="store_true", help="list the presets")
+    p.add_argument("--plumed-preset", default=None, metavar="NAME",
+                   help="place the solutes inside this PLUMED preset's walls and restraint and report their energy "
+                   "(the ag6 presets name theirs; 'none' to place freely)")
     p.set_defaults(func=_build)
 
     p = sub.add_parser("import-system", help="name the molecules and atom groups of an existing LAMMPS data file",

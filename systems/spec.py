@@ -9,6 +9,8 @@ A spec (YAML or TOML; lengths in A, densities in g/cm^3):
     solutes:
       - {molecule: AgL, count: 2, placement: dispersed, min_separation: 4.0, within: 5.0}
     solvent: {molecule: methanol, count: 120}     # or density: 0.787 | liquid
+    plumed_preset: ag6/monomer_dimer   # optional: place the solutes inside this PLUMED preset's walls
+                                       # and restraints (systems.wall_fit); build.json reports their energy
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .library import molecule
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 PLACEMENTS = ("center", "dispersed")
-_SPEC_KEYS = {"name", "description", "box", "seed", "type_map", "tolerance", "solutes", "solvent"}
+_SPEC_KEYS = {"name", "description", "box", "seed", "type_map", "tolerance", "solutes", "solvent", "plumed_preset"}
 _SOLUTE_KEYS = {"molecule", "count", "placement", "min_separation", "within"}
 _SOLVENT_KEYS = {"molecule", "count", "density"}
 
@@ -59,6 +61,7 @@ class SystemSpec:
     name: str = ""
     description: str = ""
     source: str = ""
+    plumed_preset: str | None = None  # nucleate.plumed_cvs preset whose walls the start must satisfy
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +69,7 @@ class SystemSpec:
             "seed": self.seed, "type_map": list(self.type_map), "tolerance": self.tolerance,
             "solutes": [vars(s).copy() for s in self.solutes],
             "solvent": vars(self.solvent).copy() if self.solvent else None,
+            "plumed_preset": self.plumed_preset,
         }
 
 
@@ -145,7 +149,20 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
                       seed=_number(f"{source}: seed", data.get("seed", 1), int, positive=False),
                       type_map=list(type_map), tolerance=_number(f"{source}: tolerance", data.get("tolerance", 2.0)),
                       name=no_control_chars(str(data.get("name", "")), f"{source}: name"),  # the data file's title line
-                      description=str(data.get("description", "")), source=source)
+                      description=str(data.get("description", "")), source=source,
+                      plumed_preset=checked_plumed_preset(data.get("plumed_preset"), f"{source}: plumed_preset"))
+
+
+def checked_plumed_preset(name, where: str) -> str | None:
+    """A known nucleate.plumed_cvs preset name, or None."""
+    if name is None or name == "none":
+        return None
+    from nucleate.plumed_cvs import list_presets  # noqa: PLC0415
+
+    known = list_presets()
+    if not isinstance(name, str) or name not in known:
+        raise NucleateError(f"{where}: {name!r} is not a PLUMED preset; known: {', '.join(sorted(known))} (or none)")
+    return name
 
 
 def read_spec(path: str | Path) -> SystemSpec:

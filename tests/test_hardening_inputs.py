@@ -316,6 +316,7 @@ def test_spec_file_name_is_sanitised_in_the_lammps_comment(system, tmp_path, cap
     assert commands_of(lammps) == LAMMPS_COMMANDS
     assert "spec?shell touch INJECTED?.yaml" in lammps
     assert not (tmp_path / "INJECTED").exists()
+    capsys.readouterr()  # what render_run logged (its start is outside the toy's wall)
     code = cli.main(["render", str(tmp_path / "missing\nshell x.yaml"), "-o", str(tmp_path / "r2")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err

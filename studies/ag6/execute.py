@@ -73,7 +73,7 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
         if checkpoint is not None:
             result = execute(rundir, continue_run=True, progress_stream=stream)
         else:
-            prepare(name, outdir, scale, model, fresh=True)
+            prepare(name, outdir, scale, model, fresh=True, progress_stream=stream)
             result = execute(rundir, progress_stream=stream)
         state = "done" if result.end_step >= target else "interrupted" if result.status == "interrupted" else "stopped"
         status.update(state=state, end_step=result.end_step, steps_per_s=round(result.steps_per_s, 3))
@@ -89,8 +89,11 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
     return status
 
 
-def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = False) -> Path:
-    """Build the simulation's box and render its run directory (again when `fresh`); returns it."""
+def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = False, progress_stream=None) -> Path:
+    """Build the simulation's box, prepare its start (relaxed, then brought to temperature with the preset's
+    walls: nucleate.engine.prepare, in DIR/prepared/<name>/) and render its run directory from the prepared
+    box (again when `fresh`); returns the run directory."""
+    from nucleate.engine.prepare import prepare as prepare_start  # noqa: PLC0415
     from nucleate.engine.render import render_run  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415
 
@@ -98,8 +101,22 @@ def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = Fa
     if fresh or not (rundir / "manifest.json").is_file():
         data, groups = box(sim, outdir)
         spec = RunSpec.from_dict(run_spec(sim, scale, str(data), str(groups), str(model)))
+        iterations, ps = sim.preparation(scale)
+        start = prepare_start(spec, outdir / "prepared" / name, equilibrate_ps=ps, minimize_iterations=iterations,
+                              progress_stream=progress_stream)
+        spec.system.data, spec.system.groups = start.data_path, start.groups_path
         render_run(spec, rundir, overwrite=True)
     return rundir
+
+
+def preparation_of(name: str, outdir: Path) -> str | None:
+    """How the simulation's start was prepared, in one line (from DIR/prepared/<name>/prepare.json)."""
+    from nucleate.engine.prepare import RECORD, describe  # noqa: PLC0415
+
+    path = outdir / "prepared" / name / RECORD
+    if not path.is_file():
+        return None
+    return describe(json.loads(path.read_text()))
 
 
 def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], machine: str, log=print) -> dict[str, dict]:

@@ -14,6 +14,14 @@ TDAMP_FS = 5.0
 TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]
 SCALES = ("smoke", "quick", "full")
 
+# How each start is prepared before production (nucleate.engine.prepare), as the model card's stability
+# checks start: CG minimisation (solutes held in place, at most this many iterations), then Langevin at
+# 300 K for this many ps with the preset's walls and restraint. The 11,000-atom box gets less (each force
+# call costs ~2 s on 2 cores).
+PREPARATION = {"smoke": (10, 0.005), "quick": (200, 0.25), "full": (500, 1.0)}
+PREPARATION_LARGE = {"smoke": (5, 0.0025), "quick": (30, 0.025), "full": (200, 0.5)}
+LARGE_BOX_ATOMS = 5000
+
 
 @dataclass(frozen=True)
 class Simulation:
@@ -29,6 +37,10 @@ class Simulation:
 
     def ps(self, scale: str) -> float:
         return self.steps[scale] * TIMESTEP_FS * 1e-3
+
+    def preparation(self, scale: str) -> tuple[int, float]:
+        """(minimisation iterations at most, equilibration ps) before production."""
+        return (PREPARATION_LARGE if self.atoms > LARGE_BOX_ATOMS else PREPARATION)[scale]
 
     @property
     def biased(self) -> bool:

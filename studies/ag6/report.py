@@ -49,6 +49,7 @@ def write_report(outdir: Path, state: dict, statuses: dict[str, dict], results: 
              f"own wall times (below) sum to {sum(st.get('wall_s', 0) for st in statuses.values()) / 60:.1f} min "
              "(with `--jobs N` they overlap)", "",
              "| simulation | length here | in the paper | state | steps/s | wall |", "|---|---|---|---|---|---|"]
+    starts = [f"- **{name}**: {st['prepared']}" for name, st in statuses.items() if st.get("prepared")]
     for sim in SIMULATIONS:
         st = statuses.get(sim.name)
         if st is None:
@@ -56,6 +57,10 @@ def write_report(outdir: Path, state: dict, statuses: dict[str, dict], results: 
         done_ps = st.get("end_step", 0) * TIMESTEP_FS * 1e-3
         lines.append(f"| {sim.name}: {sim.title} | {done_ps:g} ps ({st.get('end_step', 0)} steps) | {sim.paper_length} | "
                      f"{st.get('state')} | {st.get('steps_per_s', 'n/a')} | {st.get('wall_s', 0) / 60:.1f} min |")
+    if starts:
+        lines += ["", "How each start was prepared (box from `nucleate build` with the preset's walls, then "
+                  "`nucleate.engine.prepare`; the production starts from its last frame with fresh 300 K velocities):",
+                  ""] + starts
     failed = {n: st for n, st in statuses.items() if st.get("state") == "failed"}
     for name, st in failed.items():
         lines += ["", f"**{name} failed:** {st.get('error')}"]

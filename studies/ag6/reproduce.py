@@ -52,6 +52,8 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
     for sim in SIMULATIONS:
         if sim.name not in statuses and (outdir / "runs" / sim.name / execute.STATUS).is_file():
             statuses[sim.name] = execute._read_status(outdir / "runs" / sim.name)
+    for name, status in statuses.items():
+        status["prepared"] = execute.preparation_of(name, outdir)
     results = {}
     for sim in SIMULATIONS:
         if sim.name in statuses:
