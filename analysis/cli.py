@@ -91,6 +91,9 @@ def register(sub) -> None:
     fes.add_argument("--mintozero", action="store_true", help="shift the minimum to zero")
     fes.add_argument("--negbias", action="store_true", help="write the bias instead of the free energy")
     fes.add_argument("--stride", type=positive_int, help="also write OUT_0, OUT_1, ... every N hills (cumulative)")
+    fes.add_argument("--idw", help="CV(s) to keep, A or A,B: the others are integrated out, "
+                     "F(A) = -kT ln sum_B exp(-F(A,B)/kT) (plumed sum_hills --idw; needs --kt)")
+    fes.add_argument("--kt", type=finite_float, help="k_B T in the hills' energy unit, for --idw")
     _add_output_options(fes)
     _accept_negative_lists(fes)
     fes.set_defaults(func=run_fes)
@@ -177,15 +180,39 @@ def run_fes(args) -> int:
     if (mins is None) != (maxs is None):
         raise NucleateError("give both --min and --max, or neither")
     grid = auto_grid(hills, bins=bins, mins=mins, maxs=maxs)
-    surfaces = sum_hills(hills, grid, negbias=args.negbias, mintozero=args.mintozero, stride=args.stride)
+    if args.idw is not None:
+        surfaces = _projected_surfaces(hills, grid, args)
+    else:
+        if args.kt is not None:
+            raise NucleateError("--kt is for --idw (the temperature of the projection); leave it out")
+        surfaces = sum_hills(hills, grid, negbias=args.negbias, mintozero=args.mintozero, stride=args.stride)
     if args.stride:
         for number, fes in enumerate(surfaces):
             snapshot = args.output.with_name(f"{args.output.stem}_{number}{args.output.suffix or '.dat'}")
             (fes.in_unit(args.units) if args.units else fes).write(snapshot)
         print(f"wrote {len(surfaces)} snapshots {args.output.stem}_0..{len(surfaces) - 1} "
               f"(every {args.stride} hills)")
+    if surfaces[-1].grid.ndim > 2 and not args.no_plot:
+        print(f"no plot of a surface on {surfaces[-1].grid.ndim} CVs (project it with --idw A[,B] for one)")
+        args.no_plot = True
     _finish(surfaces[-1], args)
     return 0
+
+
+def _projected_surfaces(hills, grid, args) -> list:
+    """`fes --idw`: the surfaces on the CVs kept, the others integrated out at --kt."""
+    from nucleate.analysis.fes_projection import project_fes  # noqa: PLC0415
+    from nucleate.analysis.hills import sum_hills  # noqa: PLC0415
+
+    if args.kt is None:
+        raise NucleateError("--idw needs --kt, k_B T in the hills' energy unit (e.g. --kt 2.494 for 300 K in kJ/mol), "
+                            "as plumed sum_hills --idw does")
+    if args.negbias:
+        raise NucleateError("--idw projects the free energy; leave out --negbias")
+    keep = [name for name in args.idw.split(",") if name]
+    surfaces = sum_hills(hills, grid, stride=args.stride)
+    projected = [project_fes(fes, keep, args.kt) for fes in surfaces]
+    return [fes.shifted_to_zero() for fes in projected] if args.mintozero else projected
 
 
 def _bandwidth_arg(args, ndim: int):

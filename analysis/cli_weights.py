@@ -90,7 +90,10 @@ def read_colvar(paths, wanted, input_units, bias):
     extra = ["time"] if "time" in fields else []
     for column in bias:
         label = column.rsplit(".", 1)[0]
-        extra += [f for f in (f"{label}.rct", f"{label}.zed", f"{label}.nker", f"{label}.force2") if f in fields]
+        # LABEL.rbias has c(t) subtracted already: its rct is not read
+        markers = ([] if column.endswith(".rbias") else [f"{label}.rct"]) + [f"{label}.{m}" for m in
+                                                                              ("zed", "nker", "force2")]
+        extra += [f for f in markers if f in fields]
     return read_plumed(paths, columns=list(dict.fromkeys(extra + wanted)), units=input_units)
 
 

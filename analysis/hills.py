@@ -23,6 +23,11 @@ Hills are summed only where they are non-zero: each hill touches a small window 
 points, so all hills of a chunk are evaluated at once with numpy and scattered with bincount.
 The stretched Gaussian is h a max(exp(-d2) - e^-6.25, 0), which needs no separate cut-off mask.
 
+Hills on any number of CVs are summed (3 or more on grids up to MAX_POINTS_MANY_CVS points);
+`fes_projection.project_fes` integrates CVs out as `sum_hills --idw` does.  Multivariate hills
+(ADAPTIVE=DIFF/GEOM, `#! SET multivariate true`, sigma matrices in the file) are refused, naming
+the file: `plumed sum_hills` sums them.
+
 Files that look like hills but are not (OPES_METAD's KERNELS and STATE files: compressed kernels
 whose sum is not the bias) are refused, as sum_hills refuses them.
 """
@@ -106,11 +111,8 @@ def hills_from_table(table: PlumedTable) -> Hills:
     if first_sigma is None:
         raise NucleateError(f"{where}: no sigma_X fields; not a HILLS file")
     names = tuple(fields[1:first_sigma])
-    if not names or len(names) > 2:
-        raise NucleateError(f"{where}: hills on {len(names)} CVs ({' '.join(names)}); only 1 or 2 are supported. "
-                            "For a free energy on 1 or 2 of them reweight the COLVAR with the bias PLUMED printed "
-                            "(nucleate reweight COLVAR --cv A[,B] --bias LABEL.rbias, or LABEL.bias with CALC_RCT's "
-                            "LABEL.rct), without --hills")
+    if not names:
+        raise NucleateError(f"{where}: no CV fields between time and sigma_X; not a HILLS file")
     kerneltype = table.constants.get("kerneltype", "stretched-gaussian").strip().lower()
     if kerneltype not in ("stretched-gaussian", "gaussian"):
         raise NucleateError(f"{where}: kerneltype {kerneltype!r} is not supported (stretched-gaussian, gaussian)")
@@ -266,15 +268,24 @@ def add_hills_to_grid(grid: GridSpec, hills: Hills, out: np.ndarray, start: int 
         gx *= h[:, None]
         if grid.ndim == 1:
             values, index = gx, windows[0][0]
-        else:
+        elif grid.ndim == 2:
             (iy, uy, oky) = windows[1]
             # the Gaussian factorises over CVs; only the cutoff couples them
             gy = np.exp(-0.5 * uy)
             gy *= oky
             values = np.multiply(gx[:, :, None], gy[:, None, :])
             index = np.add((windows[0][0] * grid.shape[1])[:, :, None], iy[:, None, :])
+        else:
+            # 3 or more CVs: the window of each hill grows one axis at a time, kept flat per hill
+            values, index = gx, windows[0][0]
+            for k in range(1, grid.ndim):
+                ik, uk, okk = windows[k]
+                gk = np.exp(-0.5 * uk)
+                gk *= okk
+                values = np.multiply(values[:, :, None], gk[:, None, :]).reshape(len(h), -1)
+                index = np.add((index * grid.shape[k])[:, :, None], ik[:, None, :]).reshape(len(h), -1)
         if stretched:
-            values -= (h * _CUTOFF_GAUSS).reshape((-1,) + (1,) * grid.ndim)
+            values -= (h * _CUTOFF_GAUSS).reshape((-1,) + (1,) * (values.ndim - 1))
             np.maximum(values, 0.0, out=values)
         flat += np.bincount(index.ravel(), weights=values.ravel(), minlength=flat.size)
     return out
@@ -290,6 +301,7 @@ def sum_hills(hills: Hills, grid: GridSpec | None = None, *, negbias: bool = Fal
     if len(hills) == 0:
         raise NucleateError(f"{hills.source}: no hills")
     grid = grid or auto_grid(hills)
+    _refuse_large_grid(hills, grid)
     total = np.zeros(grid.shape)
     # like PLUMED: --negbias rescales stored heights to the bias and still prints minus the sum
     scale = hills.bias_scale if negbias else 1.0
@@ -308,6 +320,20 @@ def sum_hills(hills: Hills, grid: GridSpec | None = None, *, negbias: bool = Fal
     return surfaces
 
 
+# Hills on 3 or more CVs: the grid, its copy per stride and a grid-sized bincount per chunk of hills
+# are each 8 bytes a point; 10^7 points keep them under 100 MB each
+MAX_POINTS_MANY_CVS = 10_000_000
+
+
+def _refuse_large_grid(hills: Hills, grid: GridSpec) -> None:
+    points = math.prod(grid.shape)
+    if grid.ndim >= 3 and points > MAX_POINTS_MANY_CVS:
+        raise NucleateError(f"{hills.source}: the grid for {len(grid.names)} CVs ({' x '.join(map(str, grid.shape))} = "
+                            f"{points:.3g} points) is larger than {MAX_POINTS_MANY_CVS:.0e} points (8 bytes each, "
+                            "several arrays of them); ask fewer bins per CV with --bin, e.g. --bin "
+                            f"{','.join(['50'] * grid.ndim)}, or project onto fewer CVs with --idw")
+
+
 def bias_grid(hills: Hills, grid: GridSpec | None = None) -> tuple[GridSpec, np.ndarray]:
     """The bias V(s) of all hills (stored heights x (gamma-1)/gamma) on a grid fine enough to interpolate."""
     if grid is None:
@@ -315,6 +341,7 @@ def bias_grid(hills: Hills, grid: GridSpec | None = None) -> tuple[GridSpec, np.
         # sigma/10 spacing keeps linear interpolation within ~V/800 of the exact sum
         grid = GridSpec(coarse.names, coarse.mins, coarse.maxs,
                         tuple(int(math.ceil(b * SUPPORT_IN_SIGMAS)) for b in coarse.nbins), coarse.periodic)
+    _refuse_large_grid(hills, grid)
     values = add_hills_to_grid(grid, hills, np.zeros(grid.shape), scale=hills.bias_scale)
     return grid, values
 
@@ -351,6 +378,7 @@ def ct_from_hills(hills: Hills, kt: float, grid: GridSpec | None = None, ustride
         raise NucleateError(f"{hills.source}: c(t) needs a well-tempered run (biasf > 1)")
     hills = _in_time_order(hills)
     grid = grid or auto_grid(hills)
+    _refuse_large_grid(hills, grid)
     npoints = int(np.prod(grid.shape))
     if ustride is None:
         ustride = max(1, int(math.ceil(len(hills) * npoints / max_work)))

@@ -6,7 +6,9 @@ periodic CV taken to the sample's nearest image (the CV's own period, also on a 
 only part of it).  It is the same sum as FES_from_Reweighting.py's, but evaluated as products of
 per-axis kernel matrices: a 1D grid is one matrix-vector product per chunk of samples, a 2D grid
 one matrix product (K_x^T diag(w) K_y), which BLAS runs at tens of GFlop/s.  Nothing is truncated,
-so far tails are exact too (down to double precision's underflow).
+so far tails are exact too (down to double precision's underflow).  A 1D grid with many samples
+goes through fine-bin moments instead (`kde_series`: relative error <= 3.3e-11 at every point,
+checked against the brute-force sum); `kernel_density(..., series=False)` keeps the exact sum.
 
 Histogram: each sample counts at its nearest grid point; samples outside a non-periodic axis
 (or outside a window of a periodic CV, after moving them to their nearest image) are left out.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nucleate.analysis import kde_series
 from nucleate.analysis.blocks import effective_sample_size
 from nucleate.analysis.fes_grid import GridSpec
 
@@ -86,11 +89,16 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def kernel_density(grid: GridSpec, samples: np.ndarray, weights: np.ndarray, bandwidth) -> np.ndarray:
-    """sum_n w_n K_h(g - x_n) at every grid point g (kernels not normalised: a constant factor)."""
+def kernel_density(grid: GridSpec, samples: np.ndarray, weights: np.ndarray, bandwidth, *,
+                   series: bool = True) -> np.ndarray:
+    """sum_n w_n K_h(g - x_n) at every grid point g (kernels not normalised: a constant factor).
+    In 1D with many samples the sum goes through fine-bin moments (`kde_series`, relative error
+    <= 3.3e-11); series=False always evaluates every kernel."""
     used = weights > 0  # weights that underflowed to 0 add nothing
     if not used.all():
         samples, weights = samples[used], weights[used]
+    if series and kde_series.applies(grid, len(weights), bandwidth):
+        return kde_series.kernel_sum_1d(grid, samples[:, 0], weights, bandwidth[0])
     density = np.zeros(grid.shape)
     chunk = max(1, _CHUNK_VALUES // max(grid.shape))
     with _one_blas_thread():

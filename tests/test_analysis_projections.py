@@ -1,7 +1,7 @@
 """Free energies on 1 or 2 of several biased CVs (issue 19, 5): a METAD on three CVs, reweighted
 onto one and onto two of them from the bias PLUMED printed (LABEL.rbias, or LABEL.bias with the
 previous row's LABEL.rct), equals the weighted sums over the COLVAR's rows; its 3-CV HILLS file,
-which `fes` and `--hills` cannot use, is refused with the way that works.
+projected onto q by `fes --idw q`, equals `plumed sum_hills --idw q`.
 """
 
 from __future__ import annotations
@@ -46,8 +46,15 @@ def test_reweighting_onto_some_of_the_biased_cvs(three_cv_run, tmp_path, bias, c
     assert seen.sum() > 10 and np.ptp(expected) > 1.0
 
 
-def test_three_cv_hills_are_refused_with_the_way_that_works(three_cv_run, tmp_path, capsys):
-    code = main(["fes", str(three_cv_run / "HILLS"), "--no-plot", "-o", str(tmp_path / "f.dat")])
-    err = capsys.readouterr().err
-    assert code == 2 and "hills on 3 CVs (p.x p.y q); only 1 or 2 are supported" in err
-    assert "--bias LABEL.rbias" in err
+def test_three_cv_hills_projected_like_plumed_sum_hills(three_cv_run, tmp_path):
+    """The run's 3-CV HILLS file, projected onto q (`fes --idw q`), equals `plumed sum_hills --idw q`."""
+    from test_analysis_sum_hills import plumed_sum_hills  # noqa: PLC0415
+
+    options = ["--idw", "q", "--kt", str(KT), "--bin", "30,30,40"]
+    reference = plumed_sum_hills(three_cv_run / "HILLS", tmp_path, *options)
+    out = tmp_path / "f.dat"
+    assert main(["fes", str(three_cv_run / "HILLS"), *options, "--no-plot", "-o", str(out)]) == 0
+    grid, values = read_grid(out)
+    plumed_grid, theirs = read_grid(reference)
+    assert grid.names == plumed_grid.names == ("q",) and grid.shape == plumed_grid.shape
+    assert np.abs(values["free"] - theirs["projection"]).max() < 1e-6
