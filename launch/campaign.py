@@ -16,6 +16,11 @@ profile's `retries`; when the round's jobs are done, runs short of their target 
 The round in progress is written to campaign.json before its jobs are submitted, so a driver that is
 killed is replaced by running `nucleate campaign CAMPAIGN` again: the same round rebuilds the same
 dpdispatcher submission, which recovers its jobs instead of submitting new ones.
+
+With an SSH profile the jobs run `nucleate run` on the remote copies, REMOTE_ROOT/<campaign>-<id>/runs/<name>,
+which are the authority: each is uploaded once, before its first job, and copied back whole after every
+round (nucleate.launch.remote says why that loses and doubles no row); dpdispatcher's job folders are
+REMOTE_ROOT/<campaign>-<id>/jobs/<hash>/.  Status and analysis read the local copies.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import logging
 import os
 import shlex
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,6 +66,10 @@ class Campaign:
             raise NucleateError(f"--walkers must be at least 1, got {walkers}")
         if steps_per_job is not None and steps_per_job < 1:
             raise NucleateError(f"--steps-per-job must be a positive number of steps, got {steps_per_job}")
+        if profile.ssh and walkers > 1:
+            raise NucleateError("--walkers with an SSH profile is not supported yet: the walkers' shared hills folder "
+                                "would have to live on the remote host; run the walkers from the cluster's login node "
+                                "with a local-context profile")
         path.mkdir(parents=True, exist_ok=True)
         runs = []
         for target in targets:
@@ -70,6 +80,12 @@ class Campaign:
                                 "distinct `name:` values")
         record = {"format": FORMAT, "created": _now(), "profile": profile.to_dict(), "runs": runs,
                   "steps_per_job": steps_per_job, "current": None, "rounds": []}
+        if profile.ssh:
+            # a folder of its own on the remote host: two campaigns of the same name never share run directories
+            folder = f"{profile.ssh.remote_root.rstrip('/')}/{path.name}-{uuid.uuid4().hex[:8]}"
+            record["remote"] = {"host": profile.ssh.host, "user": profile.ssh.user, "folder": folder}
+            for run in runs:
+                run["remote_rundir"] = f"{folder}/runs/{run['name']}"
         rd.write_json_atomic(path / RECORD, record)
         return cls(path)
 
@@ -91,6 +107,11 @@ class Campaign:
     @property
     def runs(self) -> list[dict]:
         return self.record["runs"]
+
+    @property
+    def remote_folder(self) -> str | None:
+        """This campaign's folder on the SSH host (None for a local-context campaign)."""
+        return (self.record.get("remote") or {}).get("folder")
 
     def steps_done(self, run: dict) -> int:
         state = rd.RunDirectory(run["rundir"]).checkpoint() if Path(run["rundir"], rd.MANIFEST).exists() else None
@@ -120,6 +141,8 @@ class Campaign:
                 number = len(self.record["rounds"]) + 1
                 before = {r["name"]: self.steps_done(r) for r in pending}
                 chunk = self.record.get("steps_per_job")
+                if self.remote_folder:
+                    self._upload(pending)  # only runs not on the remote host yet: it holds the newer files
                 current = {"round": number, "runs": [r["name"] for r in pending], "submitted": _now(),
                            "steps_before": before,
                            "until": {r["name"]: min(r["target_step"], before[r["name"]] + chunk) if chunk
@@ -130,6 +153,8 @@ class Campaign:
             finished = self._follow(current, wait=wait)
             if not finished:
                 return "running"
+            if self.remote_folder:
+                self._download(current)  # before the round is judged: steps are read from the local copies
             self._close_round(current)
 
     def _follow(self, current: dict, *, wait: bool) -> bool:
@@ -151,6 +176,8 @@ class Campaign:
             raise NucleateError(f"campaign {self.path}: the scheduler refused or lost round {current['round']}: "
                                 f"{_first_line(exc)} (details in {self.path / 'dpdispatcher.log'})") from None
         current["jobs"] = _job_states(submission)
+        if self.remote_folder:
+            current["remote_jobs"] = f"{self.remote_folder}/jobs/{submission.submission_hash}"
         self.save()
 
     def _close_round(self, current: dict) -> None:
@@ -180,6 +207,33 @@ class Campaign:
         self.record["current"] = None
         self.save()
 
+    # ------------------------------------------------------------------ SSH staging
+    def _upload(self, runs: list[dict]) -> None:
+        with _quiet_dispatcher(self.path):
+            from .remote import Remote
+        remote = Remote(self.profile.ssh)
+        try:
+            for run in runs:
+                remote.push(Path(run["rundir"]), run["remote_rundir"])
+        finally:
+            remote.close()
+
+    def _download(self, current: dict) -> None:
+        """The round's run directories and job logs, once none of its jobs writes any more."""
+        with _quiet_dispatcher(self.path):
+            from .remote import Remote
+        remote = Remote(self.profile.ssh)
+        try:
+            for name in current["runs"]:
+                run = self._run(name)
+                remote.pull(run["remote_rundir"], Path(run["rundir"]))
+                if current.get("remote_jobs"):
+                    for log_name in ("job.out", "job.err"):
+                        remote.fetch(f"{current['remote_jobs']}/{name}/{log_name}",
+                                     self.job_folder(current["round"]) / name / log_name)
+        finally:
+            remote.close()
+
     def _run(self, name: str) -> dict:
         return next(r for r in self.runs if r["name"] == name)
 
@@ -202,8 +256,10 @@ class Campaign:
         for name in current["runs"]:
             run = self._run(name)
             (folder / name).mkdir(parents=True, exist_ok=True)
-            commands[name] = task_command(self.profile, run["rundir"], current.get("until", {}).get(name, run["target_step"]))
-        return _dispatcher_submission(self.profile, self.path / "jobs", folder.name, commands)
+            commands[name] = task_command(self.profile, run.get("remote_rundir") or run["rundir"],
+                                          current.get("until", {}).get(name, run["target_step"]))
+        remote_jobs = f"{self.remote_folder}/jobs" if self.remote_folder else None
+        return _dispatcher_submission(self.profile, self.path / "jobs", folder.name, commands, remote_jobs=remote_jobs)
 
 
 def task_command(profile: MachineProfile, rundir: str | Path, target_step: int) -> str:
@@ -212,21 +268,38 @@ def task_command(profile: MachineProfile, rundir: str | Path, target_step: int) 
             f"--time-limit {profile.time_limit_s}")
 
 
-def _dispatcher_submission(profile: MachineProfile, local_root: Path, work_base: str, commands: dict[str, str]):
-    """A dpdispatcher Submission: one task per run (its folder under local_root/work_base holds its logs)."""
+def _dispatcher_submission(profile: MachineProfile, local_root: Path, work_base: str, commands: dict[str, str], *,
+                           remote_jobs: str | None = None):
+    """A dpdispatcher Submission: one task per run (its folder under local_root/work_base holds its logs).
+    With `remote_jobs` the jobs are submitted through SSH, their folders under that remote path."""
     with _quiet_dispatcher(local_root.parent):
         from dpdispatcher import Machine, Resources, Submission, Task
 
+    # no forward or backward files, also through SSH: the run directories are staged by nucleate.launch.remote,
+    # since dpdispatcher re-uploads forward files on retries, over outputs a killed job had already appended to
     tasks = [Task(command=command, task_work_path=name, forward_files=[], backward_files=[], outlog="job.out",
                   errlog="job.err") for name, command in commands.items()]
-    machine = Machine.load_from_dict({"batch_type": SCHEDULERS[profile.scheduler], "context_type": "LazyLocalContext",
-                                      "local_root": str(local_root), "retry_count": profile.retries})
+    machine = {"batch_type": SCHEDULERS[profile.scheduler], "context_type": "LazyLocalContext",
+               "local_root": str(local_root), "retry_count": profile.retries}
+    if remote_jobs:
+        machine.update(context_type="SSHContext", remote_root=remote_jobs, create_remote_root=True,
+                       remote_profile=profile.ssh.dispatcher_profile())
+    try:
+        with _quiet_dispatcher(local_root.parent):
+            machine = Machine.load_from_dict(machine)
+    except Exception as exc:  # noqa: BLE001 - the SSH context connects here; paramiko raises many types
+        if not remote_jobs:
+            raise
+        ssh = profile.ssh
+        raise NucleateError(f"cannot reach {ssh.user}@{ssh.host}:{ssh.port} through SSH to submit jobs: "
+                            f"{_first_line(exc)}") from None
     resources = Resources.load_from_dict(profile.dispatcher_resources())
     return Submission(work_base=work_base, machine=machine, resources=resources, task_list=tasks)
 
 
 def job_script(profile: MachineProfile, rundir: str | Path, *, target_step: int, workdir: Path) -> str:
-    """The batch script a profile gives one run's job, as dpdispatcher writes it (nothing is submitted)."""
+    """The batch script a profile gives one run's job, as dpdispatcher writes it (nothing is submitted).
+    An SSH profile's script is rendered through the local context: the script is the same, and nothing connects."""
     (workdir / "preview" / "run").mkdir(parents=True, exist_ok=True)
     submission = _dispatcher_submission(profile, workdir, "preview", {"run": task_command(profile, rundir, target_step)})
     submission.generate_jobs()

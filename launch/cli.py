@@ -14,7 +14,7 @@ def register(sub) -> None:
                        "continuations until every run reaches its target step.")
     p.add_argument("targets", nargs="+", help="spec files (.yaml/.toml) or rendered run directories")
     p.add_argument("--machine", required=True, metavar="PROFILE",
-                   help="a machine profile: a shipped name (local, slurm-gpu, slurm-cpu, pbs) or a YAML file")
+                   help="a machine profile: a shipped name (local, slurm-gpu, slurm-cpu, pbs, slurm-gpu-ssh) or a YAML file")
     p.add_argument("--walkers", type=int, default=1, help="multiple-walker WT-MetaD: N walkers per spec sharing hills")
     p.add_argument("-o", "--output", type=Path, default=Path("campaign"), help="campaign folder (default: %(default)s)")
     p.add_argument("--wait", action="store_true", help="follow the campaign until every run is done")
@@ -69,9 +69,13 @@ def _status(args) -> int:
 
     campaign = Campaign(args.campaign)
     rows = status_rows(campaign)
+    remote = campaign.record.get("remote")
     if args.json:
-        print(json.dumps({"campaign": str(campaign.path), "state": campaign.state, "runs": rows}, indent=1))
+        print(json.dumps({"campaign": str(campaign.path), "state": campaign.state, "runs": rows,
+                          **({"remote": remote} if remote else {})}, indent=1))
     else:
         print(format_rows(rows))
         print(f"campaign {campaign.path}: {campaign.state}")
+        if remote:  # read from the local copies, without connecting: they are as of the last job that came back
+            print(f"runs on {remote['user']}@{remote['host']}:{remote['folder']}; steps as of the last completed round")
     return 0

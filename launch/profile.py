@@ -2,6 +2,13 @@
 
     scheduler: slurm          # slurm | pbs | lsf | shell (this machine, no scheduler)
     context: local            # local: nucleate runs on the cluster's login node (shared filesystem)
+                              # ssh: nucleate runs elsewhere and reaches the cluster through SSH:
+    ssh:                      # (only with context: ssh)
+      host: login.cluster.org
+      user: alice
+      port: 22                # optional, 22
+      key_file: ~/.ssh/id_ed25519   # optional: else ~/.ssh/id_{rsa,ecdsa,ed25519}
+      remote_root: /scratch/alice/nucleate   # an existing absolute folder on the cluster
     resources:
       partition: gpu          # Slurm partition / PBS or LSF queue
       nodes: 1
@@ -19,7 +26,10 @@
     retries: 3                # resubmissions of a job that dies, per round
     poll_seconds: 30
 
-Shipped profiles (`local`, `slurm-gpu`, `slurm-cpu`, `pbs`) are found by name; anything else is
+With `context: ssh` the run directories live under `remote_root` on the cluster, which is their
+authority; the local copies are mirrors refreshed after each job (see nucleate.launch.remote).
+
+Shipped profiles (`local`, `slurm-gpu`, `slurm-cpu`, `pbs`, `slurm-gpu-ssh`) are found by name; anything else is
 a path.  Every key and value is checked; a bad one is refused naming the file and key.
 """
 
@@ -36,12 +46,37 @@ from nucleate.errors import NucleateError
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
 SCHEDULERS = {"slurm": "Slurm", "pbs": "PBS", "lsf": "LSF", "shell": "Shell"}  # dpdispatcher batch types
-_TOP = {"scheduler", "context", "resources", "setup", "env", "command", "engine", "margin", "retries", "poll_seconds"}
+CONTEXTS = ("local", "ssh")
+_TOP = {"scheduler", "context", "ssh", "resources", "setup", "env", "command", "engine", "margin", "retries", "poll_seconds"}
 _RESOURCES = {"partition", "nodes", "cpus_per_task", "gpus_per_task", "walltime", "account", "extra", "tasks_per_job"}
 _DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(?:(\d+):)?(\d+)$")  # [D-][HH:][MM:]SS
 _QUEUE = re.compile(r"^[A-Za-z0-9_.,-]+$")
 _FLAG = re.compile(r"^-{1,2}[A-Za-z][A-Za-z0-9_-]*(?:[= ][A-Za-z0-9_.,:=@/+-]+)?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SSH = {"host", "user", "port", "key_file", "remote_root"}
+_HOST = re.compile(r"^[A-Za-z0-9_.:-]+$")  # a host name, IPv4 or IPv6 address (no user@, no spaces)
+_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_REMOTE_PATH = re.compile(r"^/[A-Za-z0-9_.,@+=/-]*$")  # quoted anyway; refusing the rest keeps paths plain
+
+
+@dataclass
+class SSHTarget:
+    """Where an SSH context's jobs run: the login host and the folder that holds the campaigns there."""
+    host: str
+    user: str
+    remote_root: str
+    port: int = 22
+    key_file: str | None = None
+
+    def dispatcher_profile(self) -> dict:
+        """dpdispatcher's `remote_profile` (its SSHSession arguments)."""
+        key = str(Path(self.key_file).expanduser()) if self.key_file else None
+        return {"hostname": self.host, "username": self.user, "port": self.port, "key_filename": key,
+                "look_for_keys": key is None}
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "user": self.user, "port": self.port, "key_file": self.key_file,
+                "remote_root": self.remote_root}
 
 
 @dataclass
@@ -60,6 +95,7 @@ class Resources:
 class MachineProfile:
     name: str
     scheduler: str = "shell"
+    ssh: SSHTarget | None = None  # set for context: ssh
     resources: Resources = field(default_factory=Resources)
     setup: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
@@ -69,9 +105,16 @@ class MachineProfile:
     poll_seconds: float = 30.0
 
     @property
+    def context(self) -> str:
+        return "ssh" if self.ssh else "local"
+
+    @property
     def nucleate_command(self) -> str:
-        """How a job calls nucleate: the profile's command, or the Python that submits (same filesystem)."""
-        return self.command or f"{shlex.quote(sys.executable)} -m nucleate.cli"
+        """How a job calls nucleate: the profile's command, else the Python that submits (same filesystem),
+        else, through SSH, where this Python's path means nothing, `nucleate` on the remote PATH."""
+        if self.command:
+            return self.command
+        return "nucleate" if self.ssh else f"{shlex.quote(sys.executable)} -m nucleate.cli"
 
     @property
     def time_limit_s(self) -> int:
@@ -100,7 +143,8 @@ class MachineProfile:
 
     def to_dict(self) -> dict:
         r = self.resources
-        return {"name": self.name, "scheduler": self.scheduler, "context": "local",
+        return {"name": self.name, "scheduler": self.scheduler, "context": self.context,
+                **({"ssh": self.ssh.to_dict()} if self.ssh else {}),
                 "resources": {"partition": r.partition, "nodes": r.nodes, "cpus_per_task": r.cpus_per_task,
                               "gpus_per_task": r.gpus_per_task, "walltime": _hms(r.walltime_s),
                               "account": r.account, "extra": list(r.extra), "tasks_per_job": r.tasks_per_job},
@@ -132,10 +176,7 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
     scheduler = data.get("scheduler", "shell")
     if scheduler not in SCHEDULERS:
         raise NucleateError(f"{source}: scheduler {scheduler!r} is not one of {', '.join(SCHEDULERS)}")
-    context = data.get("context", "local")
-    if context != "local":
-        raise NucleateError(f"{source}: context {context!r}: only 'local' is supported (run nucleate on the cluster's "
-                            "login node, where the run directories are on the shared filesystem); ssh is not yet")
+    ssh = _ssh_target(data, source)
     engine = data.get("engine", "nucleate")
     if engine != "nucleate":
         raise NucleateError(f"{source}: engine {engine!r}: only 'nucleate' (the in-process engine) is supported; "
@@ -162,7 +203,7 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
         if not isinstance(var, str) or not _ENV_NAME.match(var):
             raise NucleateError(f"{source}: env: {var!r} is not an environment variable name")
     profile = MachineProfile(
-        name=name, scheduler=scheduler, resources=resources,
+        name=name, scheduler=scheduler, ssh=ssh, resources=resources,
         setup=[check.text(line, f"{source}: setup") for line in _list(data.get("setup"), f"{source}: setup")],
         env={k: str(v) for k, v in env.items()},
         command=check.text(data.get("command") or "", f"{source}: command"),
@@ -174,6 +215,44 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
         raise NucleateError(f"{source}: margin {_hms(profile.margin_s)} leaves no time in a walltime of "
                             f"{_hms(resources.walltime_s)}")
     return profile
+
+
+def _ssh_target(data: dict, source: str) -> SSHTarget | None:
+    """The `ssh:` section, required with `context: ssh` and refused without it."""
+    context = data.get("context", "local")
+    if context not in CONTEXTS:
+        raise NucleateError(f"{source}: context {context!r} is not one of {', '.join(CONTEXTS)} (local: nucleate runs "
+                            "on the cluster's login node; ssh: it reaches the cluster through SSH)")
+    section = data.get("ssh")
+    if context == "local":
+        if section is not None:
+            raise NucleateError(f"{source}: ssh: is given but context is 'local'; add `context: ssh` or remove ssh:")
+        return None
+    key = f"{source}: ssh"
+    if not isinstance(section, dict):
+        raise NucleateError(f"{key}: context 'ssh' needs an ssh: mapping with host, user and remote_root "
+                            "(and optionally port, key_file)")
+    _known(section, _SSH, key)
+    for required in ("host", "user", "remote_root"):
+        if section.get(required) in (None, ""):
+            raise NucleateError(f"{key}.{required} is required with context 'ssh'")
+    host, user, root = section["host"], section["user"], section["remote_root"]
+    if not isinstance(host, str) or not _HOST.match(host):
+        raise NucleateError(f"{key}.host: {host!r} is not a host name or address (give the user in ssh.user)")
+    if not isinstance(user, str) or not _USER.match(user):
+        raise NucleateError(f"{key}.user: {user!r} is not a user name")
+    port = check.integer(section.get("port", 22), f"{key}.port", at_least=1, at_most=65535)
+    key_file = section.get("key_file")
+    if key_file is not None:
+        key_file = check.text(key_file, f"{key}.key_file")
+        if not key_file.strip():
+            raise NucleateError(f"{key}.key_file is empty; give a private key file or leave the key out")
+    if not isinstance(root, str) or not root.startswith("/"):
+        raise NucleateError(f"{key}.remote_root: {root!r} must be an absolute path on the remote host "
+                            "(no ~: the remote shell does not expand it here)")
+    if not _REMOTE_PATH.match(root) or "/../" in f"{root}/":
+        raise NucleateError(f"{key}.remote_root: {root!r}: use letters, digits and _ . , @ + = - / only, without ..")
+    return SSHTarget(host=host, user=user, port=port, key_file=key_file, remote_root=root.rstrip("/") or "/")
 
 
 def duration(value, key: str, *, allow_zero: bool = False) -> int:

@@ -119,7 +119,7 @@ def test_shipped_profiles_render_job_scripts_with_their_settings(tmp_path, name,
     ({"resources": {"nodes": True}}, "resources.nodes"),
     ({"setup": ["module load x\nrm -rf /"]}, "U+000A"),
     ({"margin": "2:00:00", "resources": {"walltime": "1:00:00"}}, "leaves no time"),
-    ({"context": "ssh"}, "only 'local' is supported"),
+    ({"context": "ssh"}, "context 'ssh' needs an ssh: mapping"),
     ({"engine": "native"}, "only 'nucleate'"),
     ({"retries": -1}, "retries"),
 ])
@@ -133,8 +133,8 @@ def test_bad_profiles_are_refused_naming_file_and_key(tmp_path, content, message
     assert result.returncode == 2 and "Traceback" not in result.stderr and message in result.stderr
 
 
-def test_the_shipped_profiles_are_the_four_documented():
-    assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == ["local", "pbs", "slurm-cpu", "slurm-gpu"]
+def test_the_shipped_profiles_are_the_five_documented():
+    assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == ["local", "pbs", "slurm-cpu", "slurm-gpu", "slurm-gpu-ssh"]
 
 
 def test_opes_walkers_are_refused(tmp_path):
