@@ -12,7 +12,7 @@ What PLUMED 2.11 does, and is reproduced here to 1e-9 (checked against `plumed s
   ceil(sqrt(12.5) sigma_i / dx_i) points of the hill's grid cell.
 - Automatic grid: each CV from min(c - sqrt(12.5) sigma) to max(c + sqrt(12.5) sigma), rounded to
   6 significant digits as PLUMED prints them, with ceil(range / (min sqrt(12.5) sigma / 10)) bins;
-  periodic CVs are clipped to their domain.
+  periodic CVs are clipped to their domain. (Multivariate hills: sigma_i = sqrt(lambda_max) |v_max,i|.)
 
 Where nucleate differs from sum_hills on purpose: on a periodic CV, sum_hills ignores --min/--max
 and always writes the whole period; nucleate writes the range asked for, with the hills still
@@ -24,9 +24,14 @@ points, so all hills of a chunk are evaluated at once with numpy and scattered w
 The stretched Gaussian is h a max(exp(-d2) - e^-6.25, 0), which needs no separate cut-off mask.
 
 Hills on any number of CVs are summed (3 or more on grids up to MAX_POINTS_MANY_CVS points);
-`fes_projection.project_fes` integrates CVs out as `sum_hills --idw` does.  Multivariate hills
-(ADAPTIVE=DIFF/GEOM, `#! SET multivariate true`, sigma matrices in the file) are refused, naming
-the file: `plumed sum_hills` sums them.
+`fes_projection.project_fes` integrates CVs out as `sum_hills --idw` does.
+
+Multivariate hills (ADAPTIVE=DIFF/GEOM, `#! SET multivariate true`): the sigma_A_A, sigma_B_A, ...
+fields are the lower Cholesky factor L of each hill's covariance (PLUMED writes the covariance
+Sigma = L L^T that way), and d2 = (s-c)^T Sigma^-1 (s-c) / 2. As in PLUMED 2.11, a multivariate hill
+reaches only the grid points within ceil(sqrt(12.5) sqrt(lambda_max) |v_max,i| / dx_i) points of its
+grid cell on each axis (lambda_max, v_max: the largest eigenvalue of Sigma and its eigenvector), a
+box that can clip the tips of a tilted ellipse; values within the box are exact.
 
 Files that look like hills but are not (OPES_METAD's KERNELS and STATE files: compressed kernels
 whose sum is not the bias) are refused, as sum_hills refuses them.
@@ -70,6 +75,17 @@ class Hills:
     domains: tuple[tuple[float, float] | None, ...]
     units: PlumedUnits
     source: str = ""
+    covariances: np.ndarray | None = None   # (n, d, d) for multivariate hills; sigmas = sqrt of their diagonal
+
+    @property
+    def multivariate(self) -> bool:
+        return self.covariances is not None
+
+    def take(self, rows) -> "Hills":
+        """The hills at `rows` (a slice or an index array)."""
+        return Hills(self.names, self.times[rows], self.centers[rows], self.sigmas[rows], self.heights[rows],
+                     self.biasf, self.kerneltype, self.domains, self.units, self.source,
+                     None if self.covariances is None else self.covariances[rows])
 
     def __len__(self) -> int:
         return len(self.heights)
@@ -88,8 +104,7 @@ class Hills:
         return (self.biasf - 1.0) / self.biasf if self.biasf > 1.0 else 1.0
 
     def head(self, n: int) -> "Hills":
-        return Hills(self.names, self.times[:n], self.centers[:n], self.sigmas[:n], self.heights[:n],
-                     self.biasf, self.kerneltype, self.domains, self.units, self.source)
+        return self.take(slice(0, n))
 
 
 def read_hills(paths, units: PlumedUnits | str | None = None) -> Hills:
@@ -104,9 +119,6 @@ def hills_from_table(table: PlumedTable) -> Hills:
     _refuse_opes_files(table)
     if "time" not in fields or "height" not in fields:
         raise NucleateError(f"{where}: not a HILLS file (needs `time` and `height` fields; has {' '.join(fields)})")
-    if table.constants.get("multivariate", "false").strip().lower() == "true":
-        raise NucleateError(f"{where}: multivariate (ADAPTIVE) hills are not supported; sum them with "
-                            "`plumed sum_hills` instead")
     first_sigma = next((i for i, f in enumerate(fields) if f.startswith("sigma_")), None)
     if first_sigma is None:
         raise NucleateError(f"{where}: no sigma_X fields; not a HILLS file")
@@ -118,12 +130,38 @@ def hills_from_table(table: PlumedTable) -> Hills:
         raise NucleateError(f"{where}: kerneltype {kerneltype!r} is not supported (stretched-gaussian, gaussian)")
     for name in ("time", "height", *names):
         table.finite_column(name, why="a hill needs a finite time, centre and height")
-    sigmas = [_positive_sigmas(table, name) for name in names]
+    covariances = None
+    if table.constants.get("multivariate", "false").strip().lower() == "true":
+        covariances = _covariances(table, names)
+        sigmas = [np.sqrt(covariances[:, k, k]) for k in range(len(names))]
+    else:
+        sigmas = [_positive_sigmas(table, name) for name in names]
     return Hills(names=names, times=table.column("time"),
                  centers=np.column_stack([table.column(n) for n in names]),
                  sigmas=np.column_stack(sigmas), heights=table.column("height"), biasf=_constant_biasf(table),
                  kerneltype=kerneltype, domains=tuple(table.periodic_domain(n) for n in names), units=table.units,
-                 source=where)
+                 source=where, covariances=covariances)
+
+
+def _covariances(table: PlumedTable, names: tuple[str, ...]) -> np.ndarray:
+    """Each multivariate hill's covariance Sigma = L L^T from its Cholesky factor L: field sigma_A_B holds
+    L[a, b] (a >= b), as PLUMED's METAD writes it."""
+    d = len(names)
+    factor = np.zeros((len(table.column("time")), d, d))
+    for a in range(d):
+        for b in range(a + 1):
+            field = f"sigma_{names[a]}_{names[b]}"
+            if field not in table:
+                raise NucleateError(f"{table.describe()}: multivariate hills need field {field} "
+                                    f"(the lower Cholesky factor of each hill's covariance)")
+            factor[:, a, b] = table.finite_column(field, why="a hill's width")
+    diagonal = np.abs(np.diagonal(factor, axis1=1, axis2=2))
+    bad = ~(diagonal > 0).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise NucleateError(f"{table.where(row)}: a multivariate hill's Cholesky factor has a zero diagonal; "
+                            "its covariance is singular")
+    return factor @ np.swapaxes(factor, 1, 2)
 
 
 def _refuse_opes_files(table: PlumedTable) -> None:
@@ -171,7 +209,8 @@ def _plumed_rounded(value: float) -> float:
 def auto_grid(hills: Hills, bins=None, mins=None, maxs=None) -> GridSpec:
     """The grid `plumed sum_hills` picks; any of bins/mins/maxs given (one per CV) overrides it.
     On a periodic CV, bounds narrower than its domain make a window that keeps the CV's period."""
-    support = SUPPORT_IN_SIGMAS * hills.sigmas
+    # multivariate hills: PLUMED sizes the grid from the same per-axis widths as each hill's window
+    support = SUPPORT_IN_SIGMAS * (support_widths(hills.covariances) if hills.multivariate else hills.sigmas)
     lows = (hills.centers - support).min(axis=0)
     highs = (hills.centers + support).max(axis=0)
     final = []
@@ -186,8 +225,13 @@ def auto_grid(hills: Hills, bins=None, mins=None, maxs=None) -> GridSpec:
         hi = float(maxs[k]) if maxs is not None else hi
         lo, hi, wraps, period = axis_extent(hills.names[k], domain, lo, hi, hills.source)
         span = (hi - lo) if period is not None and not wraps else (highs[k] - lows[k])
-        auto_bins = int(math.ceil(span / (support[:, k].min() / 10.0)))
-        final.append((lo, hi, int(bins[k]) if bins is not None else auto_bins, wraps, period))
+        if bins is not None:
+            count = int(bins[k])
+        else:
+            # (a multivariate hill whose ellipse lies along another axis has width 0 on this one)
+            positive = support[:, k][support[:, k] > 0]
+            count = int(math.ceil(span / (positive.min() / 10.0))) if positive.size else 100
+        final.append((lo, hi, count, wraps, period))
     if any(p is not None and not w for *_, w, p in final):
         log.info("%s: a periodic CV gridded over part of its period: hills are summed at their nearest image; "
                  "plumed sum_hills would ignore --min/--max there and write the whole period", hills.source)
@@ -210,6 +254,13 @@ def _line_window(grid: GridSpec, k: int, centers: np.ndarray, half: np.ndarray):
 
 def _axis_windows(grid: GridSpec, k: int, centers: np.ndarray, sigmas: np.ndarray):
     """Grid indices, squared scaled distances and validity of the window of each hill on axis k."""
+    index, delta, in_box = _axis_deltas(grid, k, centers, sigmas)
+    return index, (delta / sigmas[:, None]) ** 2, in_box
+
+
+def _axis_deltas(grid: GridSpec, k: int, centers: np.ndarray, sigmas: np.ndarray):
+    """Grid indices, signed distances (grid point - centre) and validity of the window of each hill on
+    axis k: the points within ceil(sqrt(12.5) sigma / dx) of the hill's grid cell."""
     dx = grid.spacing[k]
     npts = grid.shape[k]
     lo = grid.mins[k]
@@ -241,8 +292,7 @@ def _axis_windows(grid: GridSpec, k: int, centers: np.ndarray, sigmas: np.ndarra
         in_box &= np.abs(delta) <= 0.5 * period  # each grid point sees the hill's nearest image only
     else:
         index, delta, in_box = _line_window(grid, k, centers, half)
-    scaled2 = (delta / sigmas[:, None]) ** 2
-    return index, scaled2, in_box
+    return index, delta, in_box
 
 
 def add_hills_to_grid(grid: GridSpec, hills: Hills, out: np.ndarray, start: int = 0, stop: int | None = None,
@@ -252,6 +302,8 @@ def add_hills_to_grid(grid: GridSpec, hills: Hills, out: np.ndarray, start: int 
     flat = out.reshape(-1)
     if hills.ndim != grid.ndim:
         raise NucleateError(f"hills on {hills.ndim} CVs cannot be summed on a {grid.ndim}-D grid")
+    if hills.multivariate:
+        return _add_multivariate(grid, hills, out, start, stop, scale)
     stretched = hills.kerneltype == "stretched-gaussian"
     widths = [2 * int(np.ceil(SUPPORT_IN_SIGMAS * hills.sigmas[start:stop, k].max() / grid.spacing[k])) + 1
               if stop > start else 1 for k in range(grid.ndim)]
@@ -287,6 +339,58 @@ def add_hills_to_grid(grid: GridSpec, hills: Hills, out: np.ndarray, start: int 
         if stretched:
             values -= (h * _CUTOFF_GAUSS).reshape((-1,) + (1,) * (values.ndim - 1))
             np.maximum(values, 0.0, out=values)
+        flat += np.bincount(index.ravel(), weights=values.ravel(), minlength=flat.size)
+    return out
+
+
+def support_widths(covariances: np.ndarray) -> np.ndarray:
+    """(n, d) per-axis widths whose sqrt(12.5) multiple bounds a multivariate hill's window, as PLUMED 2.11
+    sizes it: sqrt(lambda_max) |v_max,i| of each covariance's largest eigenpair."""
+    values, vectors = np.linalg.eigh(covariances)          # ascending; vectors[:, :, j] is eigenvector j
+    # PLUMED keeps the first of equal largest eigenvalues (a strict > scan over LAPACK's ascending order)
+    top = np.argmax(values, axis=1)
+    rows = np.arange(len(values))
+    return np.sqrt(values[rows, top])[:, None] * np.abs(vectors[rows, :, top])
+
+
+def _add_multivariate(grid: GridSpec, hills: Hills, out: np.ndarray, start: int, stop: int,
+                      scale: float) -> np.ndarray:
+    """add_hills_to_grid for hills with full covariances: the window of each hill on every axis, then
+    d2 = delta^T Sigma^-1 delta / 2 over the window's points (it does not factorise over the CVs)."""
+    flat = out.reshape(-1)
+    stretched = hills.kerneltype == "stretched-gaussian"
+    widths_all = support_widths(hills.covariances[start:stop]) if stop > start else np.ones((0, grid.ndim))
+    sizes = [2 * int(np.ceil(SUPPORT_IN_SIGMAS * widths_all[:, k].max() / grid.spacing[k])) + 1 if stop > start
+             else 1 for k in range(grid.ndim)]
+    per_hill = int(np.prod([min(w, grid.shape[k]) for k, w in enumerate(sizes)]))
+    chunk = max(1, _CHUNK_ELEMENTS // max(per_hill, 1))
+    for first in range(start, stop, chunk):
+        last = min(stop, first + chunk)
+        n = last - first
+        centers, widths = hills.centers[first:last], widths_all[first - start:last - start]
+        metric = np.linalg.inv(hills.covariances[first:last])
+        h = hills.heights[first:last] * (scale * (_STRETCH_A if stretched else 1.0))
+        windows = [_axis_deltas(grid, k, centers[:, k], widths[:, k]) for k in range(grid.ndim)]
+        shape = [n] + [w[0].shape[1] for w in windows]
+        index = np.zeros(shape, dtype=np.int64)
+        inside = np.ones(shape, dtype=bool)
+        deltas = []
+        for k, (ik, dk, okk) in enumerate(windows):
+            view = [n] + [1] * grid.ndim
+            view[k + 1] = ik.shape[1]
+            index = index * grid.shape[k] + ik.reshape(view)
+            inside &= okk.reshape(view)
+            deltas.append(dk.reshape(view))
+        quadratic = np.zeros(shape)
+        for a in range(grid.ndim):
+            for b in range(grid.ndim):
+                quadratic += metric[:, a, b].reshape([n] + [1] * grid.ndim) * deltas[a] * deltas[b]
+        values = np.exp(-0.5 * quadratic)
+        if stretched:
+            values -= _CUTOFF_GAUSS
+            np.maximum(values, 0.0, out=values)
+        values *= h.reshape([n] + [1] * grid.ndim)
+        values *= inside
         flat += np.bincount(index.ravel(), weights=values.ravel(), minlength=flat.size)
     return out
 
@@ -406,9 +510,7 @@ def _in_time_order(hills: Hills) -> Hills:
     added to the shared bias; one walker's file is in order already."""
     if len(hills) < 2 or np.all(np.diff(hills.times) >= 0):
         return hills
-    order = np.argsort(hills.times, kind="stable")
-    return Hills(hills.names, hills.times[order], hills.centers[order], hills.sigmas[order], hills.heights[order],
-                 hills.biasf, hills.kerneltype, hills.domains, hills.units, hills.source)
+    return hills.take(np.argsort(hills.times, kind="stable"))
 
 
 def _ct_lookup(hill_times: np.ndarray, ct: np.ndarray, times: np.ndarray, same_step_counts: bool) -> np.ndarray:

@@ -5,7 +5,8 @@ test_analysis_sum_hills), and every number is checked against `plumed sum_hills`
 - `nucleate fes --idw A --kt kT` equals `sum_hills --idw A --kt kT` (2D -> 1D, periodic too, and
   3D -> 2D with the kept CVs in either order);
 - `nucleate fes` on 3-CV hills equals `sum_hills` on a small 3D grid; a grid too large is refused;
-- multivariate hills (ADAPTIVE=DIFF, sigma matrices in the file) are refused, naming the file.
+- multivariate hills (ADAPTIVE=DIFF and GEOM, a Cholesky factor of each hill's covariance in the file)
+  equal sum_hills, on its automatic bounds and on given ones, periodic too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def hills_files(tmp_path_factory):
                           "ARG=p.x,p.y,q SIGMA=0.1,0.15,0.1 HEIGHT=1.2 PACE=8 BIASFACTOR=8", 1600, 5, [0.05, 0.05]),
         "adaptive": write_hills(work / "HILLS_adaptive", [], "ARG=p.x,p.y SIGMA=20 ADAPTIVE=DIFF HEIGHT=1.2 PACE=4 "
                                 "BIASFACTOR=8", 400, 2, [0.05, 0.05]),
+        "geometric": write_hills(work / "HILLS_geometric",
+                                 ["t: CUSTOM ARG=p.x FUNC=x PERIODIC=-pi,pi", "u: CUSTOM ARG=p.y FUNC=x PERIODIC=NO"],
+                                 "ARG=t,u SIGMA=0.2 ADAPTIVE=GEOM HEIGHT=1.2 PACE=4 BIASFACTOR=8", 600, 7, [0.3, 0.05],
+                                 periodic_x=True),
     }
 
 
@@ -105,8 +110,35 @@ def test_idw_needs_kt_and_known_cvs(hills_files, tmp_path, capsys):
     assert "p.x, p.y" in capsys.readouterr().err
 
 
-def test_multivariate_hills_are_refused_naming_the_file(hills_files, tmp_path, capsys):
-    assert "multivariate true" in hills_files["adaptive"].read_text()
-    assert main(["fes", str(hills_files["adaptive"]), "--no-plot", "-o", str(tmp_path / "f.dat")]) == 2
-    message = capsys.readouterr().err
-    assert "HILLS_adaptive" in message and "multivariate" in message and "sum_hills" in message
+@pytest.mark.parametrize("kind, options", [
+    ("adaptive", ["--bin", "60,60"]),                                    # sum_hills' automatic bounds
+    ("adaptive", ["--min", "-1.5,-2", "--max", "1.5,1", "--bin", "120,90"]),
+    ("geometric", ["--min", "-pi,-1.6", "--max", "pi,1.6", "--bin", "90,80"]),
+])
+def test_multivariate_hills_equal_plumed_sum_hills(hills_files, tmp_path, kind, options):
+    text = hills_files[kind].read_text()
+    assert "multivariate true" in text and "sigma_" in text
+    reference = plumed_sum_hills(hills_files[kind], tmp_path, *options)
+    out = tmp_path / "ours.dat"
+    assert main(["fes", str(hills_files[kind]), *options, "--no-plot", "-o", str(out)]) == 0
+    grid, ours = read_grid(out)
+    plumed_grid, theirs = plumed_values(reference)
+    assert grid.shape == plumed_grid.shape
+    np.testing.assert_allclose(grid.mins, plumed_grid.mins, atol=1e-9)
+    np.testing.assert_allclose(grid.maxs, plumed_grid.maxs, atol=1e-9)
+    assert np.abs(ours["free"] - theirs).max() < TOL
+    assert np.ptp(theirs) > 5.0
+
+
+def test_multivariate_covariance_is_the_cholesky_product(hills_files):
+    """The file holds L (lower Cholesky factor of each covariance); Sigma = L L^T is positive definite even
+    where the raw off-diagonal field is larger than the diagonal ones allow of a covariance."""
+    hills = read_hills(hills_files["adaptive"])
+    assert hills.multivariate and hills.covariances.shape == (len(hills), 2, 2)
+    rows = np.loadtxt(hills_files["adaptive"], comments="#")
+    fields = hills_files["adaptive"].read_text().splitlines()[0].split()[2:]
+    lxx, lyy, lyx = (rows[:, fields.index(f)] for f in ("sigma_p.x_p.x", "sigma_p.y_p.y", "sigma_p.y_p.x"))
+    np.testing.assert_allclose(hills.covariances[:, 0, 0], lxx ** 2, rtol=1e-12)
+    np.testing.assert_allclose(hills.covariances[:, 1, 0], lxx * lyx, rtol=1e-12)
+    np.testing.assert_allclose(hills.covariances[:, 1, 1], lyx ** 2 + lyy ** 2, rtol=1e-12)
+    assert (np.linalg.eigvalsh(hills.covariances) > 0).all()
