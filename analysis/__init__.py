@@ -1,6 +1,8 @@
 """nucleate.analysis: PLUMED files, free energies from hills, reweighting, errors, basins, plots.
 
-Kept import-light on purpose (nothing is imported here).  Entry points:
+This package reads what PLUMED wrote (COLVAR, HILLS, grids); analyses of the atoms themselves
+(the LAMMPS dump: bond KDEs, coordination series, nuclei) are the subpackage
+nucleate.analysis.trajectory.  Kept import-light on purpose (nothing is imported here).  Entry points:
 - nucleate.analysis.plumed_files.read_plumed(paths, columns=None, units=None) -> PlumedTable
   (plain or gzipped; units from --input-units, manifest.json or plumed.dat: run_units)
 - nucleate.analysis.hills.read_hills(paths) -> Hills; sum_hills(hills, grid=None, ...) -> [FES]

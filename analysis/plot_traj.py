@@ -19,7 +19,7 @@ import numpy as np
 
 from nucleate.analysis.output_files import write_output
 from nucleate.analysis.plot_fes import agg_figure
-from nucleate.analysis.traj_kde import KDEResult
+from nucleate.analysis.trajectory.kde import KDEResult
 from nucleate.errors import NucleateError
 
 

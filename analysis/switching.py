@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nucleate.analysis.traj_pbc import cell_matrix, minimum_image
 from nucleate.errors import NucleateError
+from nucleate.geometry import cell_matrix, minimum_image
 
 AUTO = "auto"
 _NEAR_ONE = 100.0 * np.finfo(float).eps

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from nucleate.analysis.switching import RationalSwitch
-from nucleate.analysis.traj_io import Run, RunFiles
-from nucleate.analysis.traj_synthetic import write_synthetic_run
 from nucleate.analysis.trajectory import coordination_series, nuclei, structure_kde
+from nucleate.analysis.trajectory.io import Run, RunFiles
+
+# the synthetic run is a test fixture, kept with the tests (as bench_launch.py does for its helpers)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic_trajectory import write_synthetic_run  # noqa: E402
 
 
 def _timed(timings: dict, name: str, function, *args, **kwargs):

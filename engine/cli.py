@@ -1,4 +1,4 @@
-"""Engine commands: render, run (and --continue), doctor, demo."""
+"""Engine commands: render, run (and --continue, --until), prepare, profile."""
 
 from __future__ import annotations
 
@@ -46,18 +46,6 @@ def register(sub) -> None:
     _model_option(p)
     p.set_defaults(func=_prepare)
 
-    p = sub.add_parser("doctor", help="check that LAMMPS, DeePMD-kit and PLUMED work together")
-    p.set_defaults(func=_doctor)
-
-    p = sub.add_parser("demo", help="the main job: a short biased DeePMD run on the embedded default, with a plot")
-    p.add_argument("-o", "--output", default="demo-run", help="run directory (default: ./demo-run)")
-    p.add_argument("--steps", type=int, default=None, help="MD steps (default: the demo spec's)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing demo directory")
-    p.add_argument("--system", choices=("ag6", "toy"), default="ag6",
-                   help="ag6 (default): two AgL monomers in methanol with the embedded Ag6 model, under a minute; "
-                   "toy: Ag13 with the toy Morse-silver model, seconds")
-    p.set_defaults(func=_demo)
-
     from .profile import add_parser as add_profile_parser  # standard library only at import: start-up stays fast
 
     add_profile_parser(sub)
@@ -65,19 +53,14 @@ def register(sub) -> None:
 
 def _model_option(parser) -> None:
     parser.add_argument("--model", action="append", default=None, metavar="MODEL.pb",
-                        help="DeePMD model(s) replacing the spec's potential (repeat for a committee); without "
-                        "either, the embedded Ag/S/N/C/H/O demonstration model is used")
+                        help="DeePMD model(s) replacing the spec's potential (repeat for a committee); a spec "
+                        "without potential: needs it")
 
 
 def _spec_with_model(path, models):
     from .spec import load_spec
 
-    spec = load_spec(path)
-    if models:
-        spec.potential.deepmd = [Path(m).expanduser().resolve() for m in models]
-        spec.potential.pair_style, spec.potential.pair_coeff = None, []
-        spec.validate()
-    return spec
+    return load_spec(path, models=models)
 
 
 def _render(args) -> int:
@@ -192,14 +175,3 @@ def _prepare(args) -> int:
     print(f"start the production from it:  system: {{data: {box.data_path}, groups: {box.groups_path}}}")
     return 0
 
-
-def _doctor(args) -> int:
-    from .doctor import doctor
-
-    return doctor()
-
-
-def _demo(args) -> int:
-    from .demo import demo
-
-    return demo(args.output, steps=args.steps, overwrite=args.overwrite, system=args.system)

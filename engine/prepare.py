@@ -168,7 +168,7 @@ def prepare(spec: RunSpec, folder: str | Path, *, equilibrate_ps: float = DEFAUL
 
 def _write_box(folder: Path, rundir: Path, spec: RunSpec, source) -> tuple[Path, Path]:
     """The preparation's last frame as system.data (same box, types and masses) + the groups."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.systems.lammps_data import write_data  # noqa: PLC0415
 
     scan = scan_dump(rundir / rd.DUMP, source.natoms)

@@ -152,7 +152,7 @@ def _timed_input(text: str) -> str:
 
 def _write_inputs(rundir: Path, scratch: Path, steps: int) -> int:
     """traj.xyz (the dump's frames, cycled to `steps`) and masses; returns the number of distinct frames."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.systems import read_data  # noqa: PLC0415
     from nucleate.systems.elements import MASSES  # noqa: PLC0415
 
@@ -189,7 +189,7 @@ def _cell(dimensions) -> str:
     lengths, angles = dimensions[:3], dimensions[3:]
     if all(abs(a - 90.0) < 1e-9 for a in angles):
         return " ".join(f"{v:.8f}" for v in lengths)
-    from nucleate.analysis.traj_pbc import cell_matrix  # noqa: PLC0415
+    from nucleate.geometry import cell_matrix  # noqa: PLC0415
 
     return " ".join(f"{v:.8f}" for v in cell_matrix(dimensions).ravel())
 

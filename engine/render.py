@@ -180,10 +180,8 @@ def load_groups(spec: RunSpec, data) -> Groups:
             raise NucleateError(f"groups file {spec.system.groups} describes {groups.natoms} atoms, "
                                 f"but the data file {spec.system.data} has {data.natoms}")
         return groups
-    try:  # molecule recognition, when the systems package provides it
-        from nucleate.systems import import_data  # type: ignore[attr-defined]
-    except ImportError:
-        return Groups.from_types(data.types, spec.system.type_map, source=str(spec.system.data))
+    from nucleate.systems import import_data  # noqa: PLC0415  (molecule recognition, loaded only when needed)
+
     return import_data(spec.system.data, spec.system.type_map)[1]
 
 

@@ -5,9 +5,9 @@ itself always runs in `units metal` (eV, Angstrom, ps).  A minimal YAML spec:
 
     system:
       data: system.data            # LAMMPS data file (atom_style atomic)
-      type_map: [Ag, S, N, C, H, O]
+      type_map: [Ag, S, N, C, H, O]  # element of each atom type; default: the groups file's type_map
       groups: groups.json          # optional; element groups are derived when absent
-    potential:
+    potential:                     # required: the engine never picks a model by itself
       deepmd: model.pb             # or a list of models -> model deviation
       # model_deviation: {out_freq: 100, out_file: model_devi.out, atomic: false}  # atomic: per-atom deviations too
       # or, for toy systems and tests:  pair_style: "lj/cut 8.0"  pair_coeff: ["* * 0.01 3.4"]
@@ -23,7 +23,8 @@ itself always runs in `units metal` (eV, Angstrom, ps).  A minimal YAML spec:
     plumed:
       file: plumed.dat             # used verbatim; or a CV/protocol/preset block (nucleate.plumed_cvs)
 
-Relative paths are relative to the spec file.
+Relative paths are relative to the spec file. `load_spec(path, models=[...])` replaces the spec's
+potential with DeePMD model files (the command line's `--model`), so a spec may then leave it out.
 
 Every value is checked before anything is written (nucleate.validate): no text anywhere may hold
 a line break or other control character, `name` is a plain name, type-map entries are element
@@ -45,13 +46,12 @@ from nucleate import validate as check
 from nucleate.errors import NucleateError
 
 THERMOSTATS = ("nose-hoover", "langevin", "csvr", "nve")
-DEFAULT_TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]
 
 
 @dataclass
 class SystemSpec:
     data: Path
-    type_map: list[str] = field(default_factory=lambda: list(DEFAULT_TYPE_MAP))
+    type_map: list[str]
     groups: Path | None = None
 
 
@@ -145,19 +145,19 @@ class RunSpec:
         sys_d = section("system", required=True)
         if "data" not in sys_d:
             raise NucleateError(f"{where}: system.data (the LAMMPS data file) is required")
+        _reject_unknown(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
+        groups = resolve(sys_d["groups"], "system.groups") if sys_d.get("groups") else None
+        type_map = sys_d.get("type_map")
         system = SystemSpec(
             data=resolve(sys_d["data"], "system.data"),
-            type_map=list(_as_list(sys_d.get("type_map", DEFAULT_TYPE_MAP), f"{where}: system.type_map")),
-            groups=resolve(sys_d["groups"], "system.groups") if sys_d.get("groups") else None,
+            type_map=list(_as_list(type_map, f"{where}: system.type_map")) if type_map is not None
+            else _type_map_of_groups(groups, where),
+            groups=groups,
         )
-        _reject_unknown(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
 
         pot_d = section("potential")
         if not pot_d:
-            # no potential named: the embedded Ag/S/N/C/H/O demonstration model (models/ag6)
-            from nucleate.models import ag6_model_path  # noqa: PLC0415
-
-            pot_d = {"deepmd": str(ag6_model_path())}
+            raise NucleateError(_no_potential_message(where))
         _reject_unknown(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
         deviation = pot_d.get("model_deviation") or {}
         if not isinstance(deviation, dict):
@@ -296,6 +296,29 @@ class RunSpec:
 _MODEL_SUFFIX = re.compile(r"^(\.[A-Za-z0-9_]+)?$")
 
 
+def _type_map_of_groups(groups: Path | None, where: str) -> list[str]:
+    """A spec without system.type_map takes the one its groups file records (nucleate build and
+    import-system write it); there is no default, since a wrong map silently mislabels every atom."""
+    ask = "list the element of each atom type in type order, e.g. system.type_map: [C, H, O]"
+    if groups is None:
+        raise NucleateError(f"{where}: system.type_map is missing and there is no groups file to take it from; {ask}")
+    from nucleate.systems.groups import Groups  # noqa: PLC0415  (json + numpy: only when needed)
+
+    type_map = Groups.read(groups).type_map
+    if not type_map:
+        raise NucleateError(f"{where}: system.type_map is missing and the groups file {check.printable(str(groups))} "
+                            f"records none; {ask}")
+    return list(type_map)
+
+
+def _no_potential_message(where: str) -> str:
+    # The engine never picks a model by itself: the message only points at the one nucleate ships.
+    from nucleate.models import AG6_DIR  # noqa: PLC0415  (a path, nothing loaded)
+
+    return (f"{where}: no potential given; give `potential: {{deepmd: model.pb}}` in the spec or "
+            f"--model MODEL.pb, e.g. the embedded demonstration model at {AG6_DIR / 'model.pb'}")
+
+
 def _as_list(value, key: str) -> list:
     """A list as given; one string is one entry (never its characters)."""
     if isinstance(value, str):
@@ -333,8 +356,11 @@ def _check_readable(path: Path, what: str) -> None:
         raise NucleateError(f"{what} {path} cannot be read: {exc.strerror}") from None
 
 
-def load_spec(path: str | Path) -> RunSpec:
-    """Read a YAML (.yaml/.yml) or TOML (.toml) run specification."""
+def load_spec(path: str | Path, models: list[str | Path] | None = None) -> RunSpec:
+    """Read a YAML (.yaml/.yml) or TOML (.toml) run specification.
+
+    `models`: DeePMD model files (relative to the working directory) that replace the spec's potential,
+    as `--model` does; the spec's model_deviation settings are kept."""
     path = Path(path)
     source = check.printable(str(path))  # echoed in messages and in in.lammps: one printable line
     try:
@@ -346,4 +372,8 @@ def load_spec(path: str | Path) -> RunSpec:
     data = check.load_document(text, path.suffix, source)
     if not isinstance(data, dict):
         raise NucleateError(f"{source}: a spec must be a mapping with system/potential/md/output/plumed sections")
+    if models:
+        potential = data.get("potential") if isinstance(data.get("potential"), dict) else {}
+        data["potential"] = {**{k: v for k, v in potential.items() if k == "model_deviation"},
+                             "deepmd": [str(Path(m).expanduser().resolve()) for m in models]}
     return RunSpec.from_dict(data, base_dir=path.parent, source=source)

@@ -321,11 +321,7 @@ def _runs_for(target: Path, campaign: Path, *, walkers: int, models: list[str] |
             raise NucleateError(f"--walkers renders walkers from a spec; {target} is already a run directory")
         spec_steps = int(run.manifest()["spec"]["md"]["steps"])
         return [{"name": run.path.name, "rundir": str(run.path), "target_step": spec_steps, "walker": None}]
-    spec = load_spec(target)
-    if models:
-        spec.potential.deepmd = [Path(m).expanduser().resolve() for m in models]
-        spec.potential.pair_style, spec.potential.pair_coeff = None, []
-        spec.validate()
+    spec = load_spec(target, models=models)  # --model replaces the spec's potential (or gives the missing one)
     if walkers == 1:
         run = render_run(spec, campaign / "runs" / spec.name)
         return [{"name": spec.name, "rundir": str(run.path), "target_step": spec.md.steps, "walker": None}]

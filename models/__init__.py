@@ -1,4 +1,6 @@
-"""DeePMD models shipped with nucleate: the toy Morse-silver demonstration model and its system.
+"""DeePMD models shipped with nucleate: the toy Morse-silver demonstration model and its system, and
+the Ag/S/N/C/H/O demonstration model of the Ag6 study. The engine never uses them by itself: the
+demo, the doctor and `nucleate reproduce ag6` name them, and a user's spec may (`potential: {deepmd: ...}`).
 
 Import-light on purpose: nothing here loads LAMMPS, TensorFlow or DeePMD-kit until asked.
 """
@@ -28,7 +30,8 @@ AG6_DIR = Path(__file__).resolve().parent / "ag6"
 
 
 def ag6_model_path() -> Path:
-    """The Ag/S/N/C/H/O demonstration model (GFN2-xTB labels; see ag6/MODEL_CARD.md), default of the study."""
+    """The Ag/S/N/C/H/O demonstration model (GFN2-xTB labels; see ag6/MODEL_CARD.md): what the demo and
+    `nucleate reproduce ag6` run unless given another model."""
     path = AG6_DIR / "model.pb"
     if not path.is_file():
         raise NucleateError(f"the Ag6 demonstration model {path} is missing from the installation; rebuild it with "

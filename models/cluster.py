@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nucleate.geometry import images_nearest
 from nucleate.models.morse import MASSES_G_PER_MOL, TYPE_MAP
 
 BOX_ANGSTROM = 30.0  # > 2 x (cluster diameter + cutoff): periodic images never interact
@@ -29,10 +30,8 @@ def centred_in_box(positions: np.ndarray, box_angstrom: float = BOX_ANGSTROM) ->
 
 
 def make_whole(positions: np.ndarray, box_angstrom: float) -> np.ndarray:
-    """Undo periodic wrapping of a cluster much smaller than half the box (minimum image to atom 1)."""
-    delta = positions - positions[0]
-    delta -= box_angstrom * np.round(delta / box_angstrom)
-    return positions[0] + delta
+    """Undo periodic wrapping of a cluster much smaller than half the (cubic) box: minimum image to atom 1."""
+    return images_nearest(positions, positions[0], np.full(3, float(box_angstrom)))
 
 
 def radius_of_gyration(positions: np.ndarray) -> float:

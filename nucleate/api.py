@@ -32,8 +32,8 @@ if TYPE_CHECKING:  # for the annotations only: importing these at run time would
     from nucleate.analysis.fes_grid import FES
     from nucleate.analysis.hills import Hills
     from nucleate.analysis.plumed_files import PlumedTable
-    from nucleate.analysis.traj_io import Run
-    from nucleate.analysis.traj_kde import KDEResult
+    from nucleate.analysis.trajectory.io import Run
+    from nucleate.analysis.trajectory.kde import KDEResult
     from nucleate.engine.runner import RunResult
     from nucleate.engine.spec import RunSpec
     from nucleate.systems.builder import BuiltSystem
@@ -133,7 +133,7 @@ class RunOutputs:
     """A run directory's outputs as objects: `.colvar` and `.hills` (PLUMED tables, in the units
     the manifest records), `.thermo` (a pandas DataFrame: step temp_K epot_model_eV bias_eV
     etotal_eV), `.trajectory` (an MDAnalysis Universe with the named groups, see
-    nucleate.analysis.traj_io.Run); the paths as `.colvar_path`, `.hills_path`, ...
+    nucleate.analysis.trajectory.io.Run); the paths as `.colvar_path`, `.hills_path`, ...
 
         >>> run = nc.open_run("run")                                     # doctest: +SKIP
         >>> run.colvar.column("d")[:3], run.temperature_K                # doctest: +SKIP
@@ -217,7 +217,7 @@ class RunOutputs:
 
     @property
     def trajectory(self) -> "Run":
-        from nucleate.analysis.traj_io import Run, RunFiles
+        from nucleate.analysis.trajectory.io import Run, RunFiles
 
         return Run(RunFiles.locate(self.path))
 
@@ -467,8 +467,8 @@ def kde(run, pairs: Sequence[str] = (), angles: Sequence[str] = (), *, cutoffs: 
         >>> found = nc.kde("run", pairs=["Ag-S"], angles=["S-Ag-S"])                      # doctest: +SKIP
         >>> found["Ag-S"].maxima                                                            # doctest: +SKIP
     """
-    from nucleate.analysis.traj_io import Run, RunFiles
     from nucleate.analysis.trajectory import structure_kde
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     if not pairs and not angles:
         raise NucleateError("nothing to estimate: give pairs (e.g. ['Ag-S']) and/or angles (e.g. ['S-Ag-S'])")

@@ -19,10 +19,12 @@ from .errors import NucleateError
 # Order is the order of `nucleate --help`.
 _COMMAND_MODULES = [
     "nucleate.engine.cli",
+    "nucleate.doctor",
+    "nucleate.demo",
     "nucleate.systems.cli",
     "nucleate.plumed_cvs.cli",
     "nucleate.analysis.cli",
-    "nucleate.analysis.traj_cli",
+    "nucleate.analysis.trajectory.cli",
     "nucleate.models.cli",
     "nucleate.models.pipeline.cli",
     "nucleate.studies.cli",

@@ -1,8 +1,19 @@
-"""Periodic boundaries for analysis: cell matrices and minimum-image vectors (lengths in A).
+"""Periodic geometry, written once: cells, minimum image, wrapping and whole molecules (A).
 
-A cell is a 3x3 matrix whose rows are the lattice vectors a, b, c (LAMMPS restricted
-triclinic: a along x, b in the xy plane); functions also accept 3 lengths or MDAnalysis's 6
-dimensions.  `None` means no periodic boundaries.
+Everything that needs a periodic separation (systems/ building boxes, models/ carving clusters,
+analysis/trajectory/ measuring bonds and coordination, studies/) calls this module, so the
+rounding rule lives in one place.  It sits at the top of the namespace, not in analysis/, so that
+systems/ and models/ do not depend on the analysis package.
+
+A cell is a 3x3 matrix whose rows are the lattice vectors a, b, c (LAMMPS restricted triclinic:
+a along x, b in the xy plane); functions also accept 3 lengths or MDAnalysis's 6 dimensions.
+`None` means no periodic boundaries.
+
+Why numpy rather than MDAnalysis.lib.distances (minimize_vectors, distance_array): measured with
+MDAnalysis 2.11 on float64 input, minimize_vectors is ~4x slower than the orthorhombic path below
+(1e5 vectors) and both it and distance_array cast the box to float32, which moves distances by
+up to ~2e-6 A; the trajectory analyses are compared with PLUMED to 1e-12, so they keep float64.
+MDAnalysis still converts its 6 dimensions into a cell (triclinic_vectors).
 """
 
 from __future__ import annotations
@@ -42,15 +53,29 @@ def is_orthorhombic(cell: np.ndarray) -> bool:
     return bool(np.all(cell[~np.eye(3, dtype=bool)] == 0.0))
 
 
+def lattice_shift(vectors: np.ndarray, cell) -> np.ndarray:
+    """The lattice vector nearest to each vector (..., 3): vectors - lattice_shift = minimum image.
+
+    Moving atoms by it (rather than replacing them by reference + minimum image) translates a
+    molecule by an exact lattice vector, so its internal geometry is untouched.
+    """
+    vectors = np.asarray(vectors, dtype=float)
+    lengths, cell = _lengths_or_cell(cell)
+    if lengths is not None:
+        return _orthorhombic_shift(vectors, lengths)
+    if cell is None:
+        return np.zeros_like(vectors)
+    return vectors - minimum_image(vectors, cell)
+
+
 def minimum_image(vectors: np.ndarray, cell) -> np.ndarray:
     """Shortest periodic image of each separation vector (..., 3); identity without a cell."""
     vectors = np.asarray(vectors, dtype=float)
-    cell = cell_matrix(cell)
+    lengths, cell = _lengths_or_cell(cell)
+    if lengths is not None:
+        return vectors - _orthorhombic_shift(vectors, lengths)
     if cell is None:
         return vectors
-    if is_orthorhombic(cell):
-        lengths = np.diag(cell)
-        return vectors - lengths * np.round(vectors / lengths)
     inverse = np.linalg.inv(cell)
     frac = vectors @ inverse
     reduced = (frac - np.round(frac)) @ cell
@@ -60,14 +85,53 @@ def minimum_image(vectors: np.ndarray, cell) -> np.ndarray:
     return np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
 
 
-def separation_matrix(a: np.ndarray, b: np.ndarray, cell: np.ndarray | None) -> np.ndarray:
+def _lengths_or_cell(box) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(edge lengths, None) for an orthorhombic box, (None, cell) for a skewed one, (None, None) for none."""
+    if box is None:
+        return None, None
+    box = np.asarray(box, dtype=float)
+    if box.shape == (3,):
+        # 3 lengths, as systems/ and models/ pass them inside loops over molecule pairs: checked
+        # without building a matrix, which would cost twice the minimum image itself
+        if not box.all():  # a zero edge
+            raise NucleateError(f"periodic cell {np.diag(box).tolist()} has zero volume")
+        return box, None
+    cell = cell_matrix(box)
+    return (np.diag(cell), None) if is_orthorhombic(cell) else (None, cell)
+
+
+def _orthorhombic_shift(vectors: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return lengths * np.round(vectors / lengths)
+
+
+def separation_matrix(a: np.ndarray, b: np.ndarray, cell) -> np.ndarray:
     """Minimum-image vectors b_j - a_i, shape (len(a), len(b), 3)."""
     return minimum_image(np.asarray(b)[None, :, :] - np.asarray(a)[:, None, :], cell)
 
 
-def distance_matrix(a: np.ndarray, b: np.ndarray, cell: np.ndarray | None) -> np.ndarray:
+def distance_matrix(a: np.ndarray, b: np.ndarray, cell) -> np.ndarray:
     """Minimum-image distances |b_j - a_i| (A), shape (len(a), len(b))."""
     return np.linalg.norm(separation_matrix(a, b, cell), axis=-1)
+
+
+def wrap(positions: np.ndarray, cell) -> np.ndarray:
+    """Positions folded into the cell, [0, 1) in fractional coordinates; identity without a cell.
+
+    The result is strictly inside (scipy's cKDTree with boxsize rejects a coordinate equal to
+    the box length, which np.mod returns for tiny negative inputs).
+    """
+    positions = np.asarray(positions, dtype=float)
+    cell = cell_matrix(cell)
+    if cell is None:
+        return positions.copy()
+    if is_orthorhombic(cell):
+        lengths = np.diag(cell)
+        wrapped = np.mod(positions, lengths)
+        wrapped[wrapped >= lengths] = 0.0
+        return wrapped
+    frac = np.mod(positions @ np.linalg.inv(cell), 1.0)
+    frac[frac >= 1.0] = 0.0
+    return frac @ cell
 
 
 def make_whole(positions: np.ndarray, cell) -> np.ndarray:
@@ -80,7 +144,14 @@ def make_whole(positions: np.ndarray, cell) -> np.ndarray:
     return np.concatenate([positions[:1], positions[:1] + np.cumsum(steps, axis=0)])
 
 
-def center_of_mass(positions: np.ndarray, masses: np.ndarray, cell: np.ndarray | None) -> np.ndarray:
+def images_nearest(positions: np.ndarray, reference: np.ndarray, cell) -> np.ndarray:
+    """Each position at its periodic image nearest to `reference` (A): a cluster smaller than half
+    the box made whole around one of its atoms."""
+    reference = np.asarray(reference, dtype=float)
+    return reference + minimum_image(np.asarray(positions, dtype=float) - reference, cell)
+
+
+def center_of_mass(positions: np.ndarray, masses: np.ndarray, cell) -> np.ndarray:
     """Mass-weighted centre (A) of atoms made whole across the boundaries first."""
     whole = make_whole(positions, cell)
     masses = np.asarray(masses, dtype=float)

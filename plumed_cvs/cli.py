@@ -18,7 +18,9 @@ def register(sub) -> None:
     show.add_argument("spec", help="a preset name (e.g. ag6/monomer_dimer) or a YAML file with a plumed: section")
     show.add_argument("--data", required=True, help="LAMMPS data file of the system (positions in Angstrom)")
     show.add_argument("--groups", help="groups.json of the system (default: recognised from the data file)")
-    show.add_argument("--type-map", default="Ag,S,N,C,H,O", help="elements of the atom types, in order")
+    show.add_argument("--type-map", default=None,
+                      help="elements of the atom types, in order, e.g. Ag,S,N,C,H,O (default: the groups file's; "
+                      "without --groups, from the data file's masses)")
     show.add_argument("--temperature", type=float, default=300.0, help="temperature in K for TEMP= (default 300)")
     show.add_argument("--restart", action="store_true", help="render the continuation (RESTART) input")
     show.add_argument("--set", action="append", default=[], metavar="CV.KEY=VALUE",
@@ -60,6 +62,7 @@ def _show(args: argparse.Namespace) -> int:
             patches.setdefault(cv, {})[key] = load_yaml(value, f"--set {item}")
     if args.groups:
         data, groups = read_data(args.data), Groups.read(args.groups)
+        _check_type_map(args.type_map, groups, args.groups)
     else:
         data, groups = _recognise(args.data, args.type_map, config)
     text = render_plumed(config, groups, data, temperature_K=args.temperature, restart=args.restart)
@@ -88,16 +91,22 @@ def _load_spec(spec: str) -> dict:
     return section
 
 
-def _recognise(data_path: str, type_map: str, config: dict):
-    """Groups from bonding; a preset's composition tells import_data which molecules to find."""
+def _check_type_map(type_map: str | None, groups, groups_path: str) -> None:
+    """A --type-map given with --groups must be the one the groups file records (the groups name its atoms)."""
+    if type_map is None or not groups.type_map:
+        return
+    given = [t.strip() for t in type_map.split(",") if t.strip()]
+    if given != list(groups.type_map):
+        raise NucleateError(f"--type-map {','.join(given)} differs from the type map {','.join(groups.type_map)} of "
+                            f"{groups_path}; leave --type-map out to use the groups file's")
+
+
+def _recognise(data_path: str, type_map: str | None, config: dict):
+    """Groups from bonding; a preset's composition tells import_data which molecules to find. Without
+    --type-map, import_data takes the elements from the data file's masses (or asks for the map)."""
+    from nucleate.systems import import_data  # noqa: PLC0415
+
     from .presets import preset_composition  # noqa: PLC0415
 
     composition = preset_composition(config["preset"]) if "preset" in config else None
-    try:
-        from nucleate.systems import import_data  # noqa: PLC0415
-    except ImportError:
-        from nucleate.systems import Groups, read_data  # noqa: PLC0415
-
-        data = read_data(data_path)
-        return data, Groups.from_types(data.types, type_map.split(","), source=data_path)
     return import_data(data_path, type_map, composition=composition)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.geometry import wrap
 
 from .elements import mass
 from .lammps_data import DataFile, write_data
@@ -25,7 +26,7 @@ from .library import molecule, vdw_volume
 from .packing import pack_solvent
 from .placement import place_center, place_dispersed
 from .spec import SystemSpec, load_spec
-from .topology import MoleculeRecord, closest_intermolecular, make_groups, wrap
+from .topology import MoleculeRecord, closest_intermolecular, make_groups
 
 AVOGADRO = 6.02214076e23
 A3_PER_CM3 = 1e24

@@ -74,7 +74,8 @@ def register(sub) -> None:
                        description="Recognise molecules from bonding; write system.data + groups.json.")
     p.add_argument("data", help="LAMMPS data file")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--type-map", default=None, help="elements in type order, e.g. Ag,S,N,C,H,O (default: from masses)")
+    p.add_argument("--type-map", default=None, help="elements in type order, e.g. Ag,S,N,C,H,O (default: from the data file's masses; "
+                   "required when it has none)")
     p.add_argument("--units", default="auto", choices=["auto", "AgL", "Ag2L2", "Ag6L6"],
                    help="how to group AgL units: keep them, pair into dimers, group into Ag6L6 (default auto)")
     p.add_argument("--expect", default=None, metavar="NAME:N,...",

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from nucleate.errors import NucleateError
 
-# The DeePMD model's type order, used whenever no type map is given.
-DEFAULT_TYPE_MAP = ("Ag", "S", "N", "C", "H", "O")
-
 # Standard atomic weights as in the study's in.lmp (g/mol).
 MASSES = {
     "H": 1.00794, "C": 12.0107, "N": 14.0067, "O": 15.9994, "S": 32.065, "Ag": 107.8682,

@@ -11,7 +11,7 @@ import numpy as np
 
 from nucleate.errors import NucleateError
 
-from .elements import DEFAULT_TYPE_MAP, element_of_mass, mass
+from .elements import element_of_mass, mass
 from .groups import Groups
 from .lammps_data import DataFile, read_data, write_data
 from .recognise import recognise, recognise_composition
@@ -27,23 +27,28 @@ def parse_type_map(type_map) -> list[str] | None:
 
 
 def infer_type_map(data: DataFile) -> list[str]:
-    """Element per type from the data file's masses; the study's Ag S N C H O when there are none."""
-    if data.masses and all(t in data.masses for t in range(1, data.ntypes + 1)):
-        guessed = [element_of_mass(data.masses[t]) for t in range(1, data.ntypes + 1)]
+    """Element per type from the data file's masses; without masses that name every type, an error
+    asking for the type map (a guessed order would mislabel atoms silently)."""
+    types = range(1, data.ntypes + 1)
+    if data.masses and all(t in data.masses for t in types):
+        guessed = [element_of_mass(data.masses[t]) for t in types]
         if all(guessed):
             return guessed
-    if data.ntypes <= len(DEFAULT_TYPE_MAP):
-        return list(DEFAULT_TYPE_MAP)
-    raise NucleateError(f"{data.path}: cannot tell the elements of its {data.ntypes} atom types (no masses to match); "
-                        "give a type map, e.g. --type-map Ag,S,N,C,H,O")
+        why = "types " + ", ".join(str(t) for t, el in zip(types, guessed) if not el) + " have masses of no known element"
+    elif data.masses:
+        why = "no mass for types " + ", ".join(str(t) for t in types if t not in data.masses)
+    else:
+        why = "it has no Masses section"
+    raise NucleateError(f"{data.path}: cannot tell the elements of its {data.ntypes} atom types ({why}); give them in "
+                        "type order with --type-map, e.g. --type-map C,H,O")
 
 
 def import_data(path, type_map=None, level: str = "auto", composition: dict[str, int] | None = None
                 ) -> tuple[DataFile, Groups]:
     """Read a data file and name its atom groups (1-based ids, naming convention of topology.py).
 
-    type_map: elements in type order ("Ag,S,N,C,H,O" or a list); default: from the masses, else
-    the study's order.  level / composition: see recognise.recognise and recognise_composition.
+    type_map: elements in type order ("Ag,S,N,C,H,O" or a list); default: from the masses (an
+    error when they do not name every type).  level / composition: see recognise.recognise and recognise_composition.
     Molecule recognition never makes this fail without a composition: if it cannot work, the
     groups still hold the element groups and `all`.
     """

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.geometry import minimum_image
 
 from .library import Molecule
-from .topology import minimum_image
 
 MAX_TRIES = 5000
 

@@ -4,7 +4,8 @@ A spec (YAML or TOML; lengths in A, densities in g/cm^3):
 
     box: 20.0                      # cubic edge, or [x, y, z]
     seed: 1
-    type_map: [Ag, S, N, C, H, O]
+    type_map: [Ag, S, N, C, H, O]  # element of LAMMPS type 1, 2, ...; default: the elements present,
+                                   # in order of first appearance (solutes, then solvent)
     tolerance: 2.0                 # closest allowed contact between different molecules
     solutes:
       - {molecule: AgL, count: 2, placement: dispersed, min_separation: 4.0, within: 5.0}
@@ -24,7 +25,6 @@ import numpy as np
 from nucleate.errors import NucleateError
 from nucleate.validate import load_document, load_yaml, no_control_chars
 
-from .elements import DEFAULT_TYPE_MAP
 from .library import molecule
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -56,12 +56,23 @@ class SystemSpec:
     solutes: list[SoluteSpec] = field(default_factory=list)
     solvent: SolventSpec | None = None
     seed: int = 1
-    type_map: list[str] = field(default_factory=lambda: list(DEFAULT_TYPE_MAP))
+    type_map: list[str] = field(default_factory=list)  # empty: elements_present(), see __post_init__
     tolerance: float = 2.0           # A
     name: str = ""
     description: str = ""
     source: str = ""
     plumed_preset: str | None = None  # nucleate.plumed_cvs preset whose walls the start must satisfy
+
+    def __post_init__(self) -> None:
+        # A box is not a study: without a type map its own elements number the types. A model trained
+        # on a fixed order (the Ag6 study's DeePMD model) needs that order given, as its presets do.
+        if not self.type_map:
+            self.type_map = self.elements_present()
+
+    def elements_present(self) -> list[str]:
+        """The elements of the box in order of first appearance: solutes in their order, then the solvent."""
+        names = [s.molecule for s in self.solutes] + ([self.solvent.molecule] if self.solvent else [])
+        return list(dict.fromkeys(el for name in names for el in molecule(name).elements))
 
     def to_dict(self) -> dict:
         return {
@@ -142,7 +153,7 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
         solvent = SolventSpec(molecule=name,
                               count=None if "count" not in item else _number(f"{where}: count", item["count"], int, positive=False),
                               density=None if density is None else _number(f"{where}: density", density))
-    type_map = data.get("type_map", list(DEFAULT_TYPE_MAP))
+    type_map = data.get("type_map") or []
     if isinstance(type_map, str):
         type_map = [t.strip() for t in type_map.split(",") if t.strip()]
     return SystemSpec(box=box, solutes=solutes, solvent=solvent,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nucleate.errors import NucleateError
+# minimum_image is imported from here by systems.recognise as well
+from nucleate.geometry import minimum_image, wrap
 
 from .groups import Groups
 
@@ -24,18 +26,6 @@ class MoleculeRecord:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "atoms": [int(i) for i in self.atoms]}
-
-
-def minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Orthorhombic minimum image of displacement vectors (A)."""
-    return delta - box * np.round(delta / box)
-
-
-def wrap(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Positions folded into [0, box) per axis; the result is strictly below box for cKDTree."""
-    wrapped = np.mod(positions, box)
-    wrapped[wrapped >= box] = 0.0
-    return wrapped
 
 
 def close_pairs(positions: np.ndarray, box: np.ndarray | None, cutoff: float) -> tuple[np.ndarray, np.ndarray]:

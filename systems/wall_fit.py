@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .topology import minimum_image
+from nucleate.geometry import minimum_image
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Synthetic runs with known geometry, for tests and benchmarks (lengths in A).
+"""Synthetic runs with known geometry, for the tests and benchmarks/bench_traj.py (lengths in A).
 
 An Ag6 octahedron (edge `edge`); six S bridging the edges of a 6-cycle through all vertices
 (+x +y +z -x -y -z), each S above its edge's midpoint at `ag_s` from both Ag, so every Ag
@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nucleate.systems.elements import MASSES as ELEMENT_MASSES
 from nucleate.systems.groups import Groups
 
 TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]
-MASSES = {1: 107.8682, 2: 32.06, 3: 14.007, 4: 12.011, 5: 1.008, 6: 15.999}
+# mass of each atom type (g/mol), from the one element table
+MASSES = {t: ELEMENT_MASSES[element] for t, element in enumerate(TYPE_MAP, start=1)}
 _AXES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
 _TANGENTS = np.roll(_AXES, 2, axis=1)  # x->y, y->z, z->x, keeping the sign
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic_trajectory import TYPE_MAP, cluster, octahedron, write_data, write_dump, write_synthetic_run
+
 from nucleate.analysis.switching import RationalSwitch
-from nucleate.analysis.traj_io import Run, RunFiles
-from nucleate.analysis.traj_nuclei import is_octahedron
-from nucleate.analysis.traj_synthetic import TYPE_MAP, cluster, octahedron, write_data, write_dump, write_synthetic_run
 from nucleate.analysis.trajectory import coordination_series, nuclei, structure_kde
+from nucleate.analysis.trajectory.clusters import is_octahedron
+from nucleate.analysis.trajectory.io import Run, RunFiles
 from nucleate.cli import main
 from nucleate.systems.groups import Groups
 
@@ -169,6 +170,18 @@ def test_cli_writes_tables_and_figures(synthetic_run, tmp_path, capsys):
     assert rows[2].startswith("100,0.05,")                        # 0.5 fs x 100 steps from the manifest
     assert main(["nuclei", str(synthetic_run), "-o", str(tmp_path / "nuc")]) == 0
     assert "up to 1 complete octahedra" in capsys.readouterr().out
+
+
+def test_kde_reference_lines_are_asked_for_by_study_name():
+    """The generic `nucleate kde` draws no study's numbers unless asked; `--reference ag6` asks the study."""
+    from nucleate.analysis.trajectory.cli import _references  # noqa: PLC0415
+    from nucleate.errors import NucleateError  # noqa: PLC0415
+    from nucleate.studies.ag6.published import STUDY_KDE_MAXIMA  # noqa: PLC0415
+
+    assert _references(None) is None and _references("none") is None
+    assert _references("ag6") is STUDY_KDE_MAXIMA
+    with pytest.raises(NucleateError, match="no such file and no study of that name"):
+        _references("nosuchstudy")
 
 
 @pytest.mark.parametrize("case, message", [

@@ -71,3 +71,19 @@ def test_toy_demo_runs_and_summarises(tmp_path):
     assert "demo summary" in result.stdout and "CV cn" in result.stdout
     plumed = (out / "plumed.dat").read_text()
     assert "COORDINATION GROUPA=1-13" in plumed and "TEMP=500" in plumed  # generated from the group name
+
+
+def test_demo_and_doctor_are_application_commands_and_the_engine_has_no_default_model():
+    """`nucleate demo`/`doctor` live in the application layer (nucleate.demo, nucleate.doctor), not the engine."""
+    import importlib.util
+
+    from nucleate import demo, doctor
+
+    assert callable(demo.register) and callable(doctor.register)
+    assert importlib.util.find_spec("nucleate.engine.demo") is None
+    assert importlib.util.find_spec("nucleate.engine.doctor") is None
+    shown = _run("render", "--help")
+    assert shown.returncode == 0 and "--model" in shown.stdout
+    assert "demonstration model is used" not in " ".join(shown.stdout.split())
+    for command in ("demo", "doctor"):
+        assert _run(command, "--help").returncode == 0

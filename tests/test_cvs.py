@@ -322,3 +322,28 @@ def test_cli_show_and_list(toy, tmp_path):
     bad = subprocess.run(run + ["show", "ag6/none", "--data", str(data.path), "--groups", str(tmp_path / "groups.json")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown PLUMED preset" in bad.stderr
+
+
+def test_cli_show_takes_the_type_map_of_the_groups_file_or_the_masses(toy, tmp_path):
+    """No study type map as a default: --groups brings its own, else the data file's masses name the types."""
+    data, groups = toy
+    groups.write(tmp_path / "groups.json")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("plumed:\n  units: {length: A}\n  cvs:\n    - {name: cn, type: coordination, a: Ag, b: S, r0: 3.0}\n")
+    run = [sys.executable, "-m", "nucleate.cli", "cvs", "show", str(spec), "--data", str(data.path)]
+    with_groups = run + ["--groups", str(tmp_path / "groups.json")]
+    assert subprocess.run(with_groups, capture_output=True, text=True, timeout=60).returncode == 0
+    same = subprocess.run(with_groups + ["--type-map", ",".join(TYPE_MAP)], capture_output=True, text=True, timeout=60)
+    assert same.returncode == 0, same.stderr
+    other = subprocess.run(with_groups + ["--type-map", "Ag,S,N,C,O,H"], capture_output=True, text=True, timeout=60)
+    assert other.returncode == 2 and "differs from the type map Ag,S,N,C,H,O of" in other.stderr, other.stderr
+    from_masses = subprocess.run(run, capture_output=True, text=True, timeout=60)  # the toy file has Masses
+    assert from_masses.returncode == 0, from_masses.stderr
+    assert "GROUPA=1,4 GROUPB=2,5" in from_masses.stdout
+    bare = tmp_path / "bare.data"
+    bare.write_text(TOY.split("Masses")[0] + "Atoms" + TOY.split("Atoms", 1)[1])
+    asked = subprocess.run(run[:-1] + [str(bare)], capture_output=True, text=True, timeout=60)
+    assert asked.returncode == 2 and "give them in type order with --type-map" in asked.stderr, asked.stderr
+    given = subprocess.run(run[:-1] + [str(bare), "--type-map", ",".join(TYPE_MAP)], capture_output=True, text=True,
+                           timeout=60)
+    assert given.returncode == 0, given.stderr

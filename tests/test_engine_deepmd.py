@@ -117,7 +117,7 @@ def test_atomic_model_deviation_is_per_atom_in_id_order(tmp_path, tiny_model):
     the same numbers DeePMD's Python API gives for the dumped positions, atom ids in order."""
     from deepmd.infer import DeepPot
 
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
     from nucleate.models import demo_model_path
 
     spec = _spec(tmp_path, tiny_model, steps=10, timestep_fs=2.0, plumed=False, thermostat="csvr")

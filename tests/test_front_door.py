@@ -141,7 +141,7 @@ def test_plots_draw_into_given_axes_and_leave_the_backend_alone(readme_run, tmp_
         matplotlib.use("svg")                                   # the user's choice, to be kept
         from matplotlib.figure import Figure
         import nucleate as nc
-        from nucleate.analysis.traj_kde import kde
+        from nucleate.analysis.trajectory.kde import kde
 
         fes = nc.read_fes({str(folder / "fes.dat")!r})
         fig = Figure()

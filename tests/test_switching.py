@@ -15,7 +15,7 @@ import pytest
 
 from nucleate.analysis.switching import (RationalSwitch, coordination, coordination_around_point,
                                          coordination_within)
-from nucleate.analysis.traj_pbc import center_of_mass, minimum_image
+from nucleate.geometry import center_of_mass, minimum_image
 from nucleate.errors import NucleateError
 from nucleate.systems.lammps_data import read_data
 

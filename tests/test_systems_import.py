@@ -10,6 +10,7 @@ from nucleate.systems import Groups, build, import_data, read_data, write_data
 from nucleate.systems.cli import register  # noqa: F401  (the CLI module must import cleanly)
 
 STUDY = Path(__file__).resolve().parent / "data" / "ag6_paper_inputs"  # vendored: the study's own inputs
+STUDY_TYPE_MAP = "Ag,S,N,C,H,O"  # the authors' conf.lmp files have no Masses section
 
 
 def test_monomer_dimer_conf_is_two_agl_and_120_methanol():
@@ -25,7 +26,8 @@ def test_monomer_dimer_conf_is_two_agl_and_120_methanol():
 
 
 def test_dimer_octahedral_conf_is_three_dimers_and_115_methanol():
-    data, groups = import_data(STUDY / "dimer_octahedral/conf.lmp", composition={"Ag2L2": 3, "methanol": 115})
+    data, groups = import_data(STUDY / "dimer_octahedral/conf.lmp", STUDY_TYPE_MAP,
+                               composition={"Ag2L2": 3, "methanol": 115})
     names = [m["name"] for m in groups.molecules]
     assert names.count("Ag2L2") == 3 and names.count("methanol") == 115
     # O of methanol: the authors' O_S group 41-726:6
@@ -36,10 +38,46 @@ def test_dimer_octahedral_conf_is_three_dimers_and_115_methanol():
 
 
 def test_auto_recognition_and_impossible_expectation():
-    _, groups = import_data(STUDY / "dimer_octahedral/conf.lmp")
+    _, groups = import_data(STUDY / "dimer_octahedral/conf.lmp", STUDY_TYPE_MAP)
     assert [m["name"] for m in groups.molecules][0] == "Ag6L6"  # the authors' start is already a distorted octahedron
     with pytest.raises(NucleateError, match="cannot recognise 5 AgL"):
-        import_data(STUDY / "monomer_dimer/conf.lmp", composition={"AgL": 5})
+        import_data(STUDY / "monomer_dimer/conf.lmp", STUDY_TYPE_MAP, composition={"AgL": 5})
+
+
+def test_a_data_file_without_masses_needs_a_type_map(tmp_path):
+    """No guessed (study) order: the elements come from the masses or from --type-map."""
+    from nucleate.cli import main
+
+    with pytest.raises(NucleateError, match=r"conf.lmp: cannot tell the elements of its 6 atom types \(it has no Masses "
+                       r"section\); give them in type order with --type-map"):
+        import_data(STUDY / "monomer_dimer/conf.lmp")
+    assert main(["import-system", str(STUDY / "monomer_dimer/conf.lmp"), "-o", str(tmp_path / "imp")]) == 2
+    assert not (tmp_path / "imp").exists()
+    x = np.array([[1.0, 1.0, 1.0], [4.0, 4.0, 4.0]])
+    odd = write_data(tmp_path / "odd.data", x, [1, 2], [10, 10, 10], {"Ar": 39.948, "Ne": 20.18}, ["Ar", "Ne"])
+    text = odd.read_text().replace("20.18", "77.7")  # a mass of no known element
+    odd.write_text(text)
+    with pytest.raises(NucleateError, match="types 2 have masses of no known element"):
+        import_data(odd)
+    assert import_data(odd, "Ar,Xe")[1].type_map == ["Ar", "Xe"]
+
+
+def test_box_type_map_defaults_to_its_elements_presets_name_the_study_map(tmp_path):
+    from nucleate.systems.spec import SystemSpec, load_spec, presets
+
+    methanol = {"box": 14.0, "seed": 3, "solvent": {"molecule": "methanol", "count": 20}}
+    assert load_spec(methanol).type_map == ["C", "H", "O"]  # order of first appearance in the molecule
+    spec = load_spec({"box": 20, "solutes": [{"molecule": "AgL"}], "solvent": {"molecule": "methanol", "count": 5}})
+    assert spec.type_map == ["Ag", "S", "N", "C", "H", "O"]  # solutes first, then what the solvent adds
+    assert SystemSpec(box=np.full(3, 14.0), solvent=load_spec(methanol).solvent).type_map == ["C", "H", "O"]
+    study = [name for name in presets() if name.startswith("ag6/")]
+    assert len(study) >= 4
+    for name in study:  # the DeePMD models' order, which the default would not give every box
+        assert load_spec(name).type_map == ["Ag", "S", "N", "C", "H", "O"], name
+    built = build(methanol, tmp_path / "meoh")
+    data = read_data(built.data_path)
+    assert data.ntypes == 3 and Groups.read(built.groups_path).type_map == ["C", "H", "O"]
+    assert sorted(data.masses.values()) == pytest.approx([1.00794, 12.0107, 15.9994])
 
 
 def test_arbitrary_data_file_still_gets_element_groups(tmp_path):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from MDAnalysis.analysis.base import AnalysisBase
 
-from nucleate.analysis.traj_pbc import cell_matrix, separation_matrix
+from nucleate.analysis.trajectory.io import frame_cell
 from nucleate.errors import NucleateError
+from nucleate.geometry import separation_matrix
 
 DEFAULT_BOND_CUTOFFS_A = {("Ag", "Ag"): 3.5, ("Ag", "S"): 3.0, ("Ag", "N"): 2.8}
 
@@ -34,12 +35,6 @@ def parse_combination(text: str, size: int) -> tuple[str, ...]:
         kind = "pair A-B" if size == 2 else "triple A-B-C (vertex in the middle)"
         raise NucleateError(f"cannot read {text!r} as a {kind}")
     return names
-
-
-def frame_cell(ts) -> np.ndarray | None:
-    """The periodic cell (A) of an MDAnalysis timestep, None when the frame has no box."""
-    dims = ts.dimensions
-    return None if dims is None or not np.all(dims[:3] > 0) else cell_matrix(dims)
 
 
 class BondDistances(AnalysisBase):

@@ -28,7 +28,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_run(args):
-    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
 
     files = RunFiles.locate(args.rundir, args.data, args.traj, args.groups, args.timestep_fs)
     type_map = args.type_map.split(",") if args.type_map else None
@@ -56,24 +56,42 @@ def _key_values(items, what: str, split_pair: bool) -> dict:
 
 
 def _references(choice: str | None):
-    from nucleate.analysis.trajectory import STUDY_KDE_MAXIMA  # noqa: PLC0415
-
+    """Reference lines: none, a JSON file, or a study's published maxima by the study's name."""
     if choice in (None, "none"):
         return None
-    if choice == "study":
-        return STUDY_KDE_MAXIMA
     path = Path(choice)
+    if not path.exists() and choice.isidentifier():
+        return _study_references(choice)
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise NucleateError(f"reference file {path} does not exist (or use --reference study|none)") from None
+        raise NucleateError(f"reference file {path} does not exist (or use --reference none|{'|'.join(_studies())})") from None
     except json.JSONDecodeError as exc:
         raise NucleateError(f"reference file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
 
 
+def _studies() -> list[str]:
+    import pkgutil  # noqa: PLC0415
+
+    import nucleate.studies  # noqa: PLC0415
+
+    return sorted(m.name for m in pkgutil.iter_modules(nucleate.studies.__path__) if m.ispkg)
+
+
+def _study_references(name: str) -> dict:
+    # The study's numbers live with the study (studies/NAME/published.py), not in this generic command.
+    import importlib  # noqa: PLC0415
+
+    if name not in _studies():
+        raise NucleateError(f"--reference {name}: no such file and no study of that name "
+                            f"(studies: {', '.join(_studies())}; or give a JSON file, or none)")
+    return importlib.import_module(f"nucleate.studies.{name}.published").STUDY_KDE_MAXIMA
+
+
 def cmd_kde(args) -> int:
     from nucleate.analysis.plot_traj import plot_kde_panels  # noqa: PLC0415
-    from nucleate.analysis.trajectory import structure_kde, write_kde_tables  # noqa: PLC0415
+    from nucleate.analysis.trajectory.analyses import structure_kde  # noqa: PLC0415
+    from nucleate.analysis.trajectory.tables import write_kde_tables  # noqa: PLC0415
 
     ensure_folder(args.output)
     run = _open_run(args)
@@ -113,7 +131,8 @@ def _switch(args):
 
 def cmd_cn(args) -> int:
     from nucleate.analysis.plot_traj import plot_time_series  # noqa: PLC0415
-    from nucleate.analysis.trajectory import coordination_series, write_series_csv  # noqa: PLC0415
+    from nucleate.analysis.trajectory.analyses import coordination_series  # noqa: PLC0415
+    from nucleate.analysis.trajectory.tables import write_series_csv  # noqa: PLC0415
 
     switch = _switch(args)
     if args.pair:
@@ -144,7 +163,8 @@ def cmd_cn(args) -> int:
 
 def cmd_nuclei(args) -> int:
     from nucleate.analysis.plot_traj import plot_nuclei  # noqa: PLC0415
-    from nucleate.analysis.trajectory import nuclei, write_nuclei_tables  # noqa: PLC0415
+    from nucleate.analysis.trajectory.analyses import nuclei  # noqa: PLC0415
+    from nucleate.analysis.trajectory.tables import write_nuclei_tables  # noqa: PLC0415
 
     ensure_folder(args.output)
     run = _open_run(args)
@@ -169,8 +189,9 @@ def register(sub) -> None:
                      help="angles A-B-C, vertex B in the middle (default: %(default)s)")
     kde.add_argument("--cutoff", action="append", metavar="A-B=R", help="bond cutoff in A (defaults Ag-Ag=3.5, Ag-S=3.0, Ag-N=2.8)")
     kde.add_argument("--bandwidth", action="append", metavar="LABEL=H", help="KDE bandwidth for one quantity, in A or deg")
-    kde.add_argument("--reference", default="study", help="reference lines: study (the paper's maxima), none, or a JSON file "
-                                                          "{label: {values: [...], ranges: [[lo, hi]]}}")
+    kde.add_argument("--reference", default="none",
+                     help="reference lines: none (default), a study's published maxima by its name (e.g. ag6), "
+                          "or a JSON file {label: {values: [...], ranges: [[lo, hi]]}}")
     kde.add_argument("-o", "--output", required=True, help="output directory")
     kde.set_defaults(func=cmd_kde)
 

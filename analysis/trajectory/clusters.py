@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from MDAnalysis.analysis.base import AnalysisBase
 
-from nucleate.analysis.traj_geometry import frame_cell
-from nucleate.analysis.traj_pbc import distance_matrix
+from nucleate.analysis.trajectory.io import frame_cell
+from nucleate.geometry import distance_matrix
 
 OCTAHEDRON_SIZE = 6
 

@@ -15,9 +15,9 @@ from MDAnalysis.analysis.base import AnalysisBase
 
 from nucleate.analysis.switching import (RationalSwitch, coordination, coordination_around_point,
                                          coordination_within)
-from nucleate.analysis.traj_geometry import frame_cell
-from nucleate.analysis.traj_pbc import center_of_mass
+from nucleate.analysis.trajectory.io import frame_cell
 from nucleate.errors import NucleateError
+from nucleate.geometry import center_of_mass
 
 
 class CoordinationSeries(AnalysisBase):

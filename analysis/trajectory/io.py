@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.geometry import cell_matrix
 from nucleate.systems.groups import Groups
 
 _TIMESTEP = re.compile(rb"ITEM: TIMESTEP[^\n]*\n\s*(\d+)")
@@ -114,6 +115,12 @@ def read_dump_frames(scan: DumpScan) -> tuple[np.ndarray, np.ndarray] | None:
             order = np.argsort(table[:, id_column])
             positions[frame] = table[order][:, position_columns]
     return positions, dimensions
+
+
+def frame_cell(ts) -> np.ndarray | None:
+    """The periodic cell (A) of an MDAnalysis timestep, None when the frame has no box."""
+    dims = ts.dimensions
+    return None if dims is None or not np.all(dims[:3] > 0) else cell_matrix(dims)
 
 
 @dataclass

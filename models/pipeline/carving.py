@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from nucleate.geometry import lattice_shift, minimum_image
+
 
 def _whole(x: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A molecule (smaller than half the box) made whole around its first atom."""
     delta = x - x[0]
-    return x[0] + delta - box * np.round(delta / box)
+    return x[0] + delta - lattice_shift(delta, box)
 
 
 def _image_next_to(x: np.ndarray, reference: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Shift a whole molecule by a lattice vector so its first atom is nearest to `reference` atoms."""
-    d = x[0] - reference
-    d -= box * np.round(d / box)
+    d = minimum_image(x[0] - reference, box)
     nearest = reference[np.argmin((d**2).sum(axis=1))]
-    shift = x[0] - nearest
-    return x - box * np.round(shift / box)
+    return x - lattice_shift(x[0] - nearest, box)
 
 
 def carve(positions: np.ndarray, box: np.ndarray, molecules: list[np.ndarray], core: list[int],
@@ -40,8 +41,7 @@ def carve(positions: np.ndarray, box: np.ndarray, molecules: list[np.ndarray], c
         raise ValueError(f"asked for {shell} solvent molecules, the box holds {len(candidates)}")
     distances = []
     for m in candidates:
-        d = positions[molecules[m]][:, None, :] - core_xyz[None]
-        d -= box * np.round(d / box)
+        d = minimum_image(positions[molecules[m]][:, None, :] - core_xyz[None], box)
         distances.append(np.sqrt((d**2).sum(axis=-1)).min())
     chosen = [candidates[i] for i in np.argsort(distances, kind="stable")[:shell]]
     for m in chosen:

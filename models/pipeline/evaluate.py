@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nucleate.geometry import minimum_image
+
 # methanol bonds (library atom order C H H H O H) stay below these lengths (A) in any physical frame;
 # the LOWEST-coordination guards of the study bound the same three bond types
 METHANOL_BONDS = ((0, 1, 1.5), (0, 2, 1.5), (0, 3, 1.5), (0, 4, 1.8), (4, 5, 1.3))
@@ -47,11 +49,9 @@ def methanol_damage_by_frame(frames: np.ndarray, box: np.ndarray, elements: list
     pairs = np.array([[molecules[m][i], molecules[m][j]] for m in solvent for i, j, _ in METHANOL_BONDS])
     limits = np.array([limit for _ in solvent for _, _, limit in METHANOL_BONDS])
     for f, (x, b) in enumerate(zip(frames, boxes)):
-        d = x[pairs[:, 0]] - x[pairs[:, 1]]
-        d -= b * np.round(d / b)
+        d = minimum_image(x[pairs[:, 0]] - x[pairs[:, 1]], b)
         broken[f] = int((np.linalg.norm(d, axis=1) > limits).sum())
-        d = x[hydroxyl][:, None, :] - x[all_o][None]
-        d -= b * np.round(d / b)
+        d = minimum_image(x[hydroxyl][:, None, :] - x[all_o][None], b)
         nearest = all_o[np.argmin((d**2).sum(axis=-1), axis=1)]
         scrambled[f] = int((nearest != own_o).sum())
     return broken, scrambled

@@ -27,7 +27,10 @@ class Kind:
 
 
 def _box(length: float, solutes: list[dict], seed: int = 1) -> dict:
-    return {"box": length, "seed": seed, "tolerance": 2.0, "solutes": solutes, "solvent": dict(METHANOL)}
+    # the study's type map, which the pipeline's models and engine specs use (a box's own default would
+    # number a methanol-only box C, H, O)
+    return {"box": length, "seed": seed, "tolerance": 2.0, "solutes": solutes, "solvent": dict(METHANOL),
+            "type_map": list(TYPE_MAP)}
 
 
 KINDS = (

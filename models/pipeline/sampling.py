@@ -73,7 +73,7 @@ def read_box(data_path: Path, groups_path: Path, type_map: list[str] = TYPE_MAP)
     groups = Groups.read(groups_path)
     molecules = [np.asarray(m["atoms"]) - 1 for m in groups.molecules]
     solvent = [k for k, m in enumerate(groups.molecules) if m["name"] == "methanol"]
-    elements = [type_map[t - 1] for t in data.types]
+    elements = [(groups.type_map or type_map)[t - 1] for t in data.types]  # the box's own type map
     return PackedBox(elements, np.asarray(data.positions) - data.box_lo, np.asarray(data.lengths, float), molecules,
                      solvent, Path(data_path), Path(groups_path))
 
@@ -244,7 +244,7 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
             dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
     """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A,
     per-atom force deviation (n, natoms) eV/A)."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.engine.render import render_run  # noqa: PLC0415
     from nucleate.engine.runner import execute  # noqa: PLC0415
     from nucleate.engine.spec import RunSpec  # noqa: PLC0415

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.geometry import minimum_image
 from nucleate.models.pipeline import evaluate
 from nucleate.models.pipeline.frames import FrameSet, Labels
 from nucleate.models.pipeline.recipe import KINDS, TYPE_MAP, kind
@@ -114,7 +115,7 @@ def stability(p: Pipeline, model: Path) -> dict:
 
     The boxes run side by side, one process (one core) each; a box whose methanol breaks is stopped
     there (see _run_watched)."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
     from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
 
@@ -201,7 +202,7 @@ def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -
 def _first_broken_frame(trajectory: Path, packed, not_before: float = 0.0) -> tuple[int, int] | None:
     """(step, broken bonds) of the first dumped frame with a broken methanol bond, or None; a file last
     written before `not_before` (epoch s) is a previous run's, about to be replaced, and is not read."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
 
     if not trajectory.is_file() or trajectory.stat().st_size == 0 or trajectory.stat().st_mtime < not_before:
         return None
@@ -218,15 +219,13 @@ def _first_broken_frame(trajectory: Path, packed, not_before: float = 0.0) -> tu
 
 def _core(x: np.ndarray, packed) -> dict:
     ag = np.array([i for i, el in enumerate(packed.elements) if el == "Ag"])
-    d = x[ag][:, None] - x[ag][None]
-    d -= packed.box * np.round(d / packed.box)
-    r = np.linalg.norm(d, axis=-1)[np.triu_indices(len(ag), 1)]
+    r = np.linalg.norm(minimum_image(x[ag][:, None] - x[ag][None], packed.box), axis=-1)[np.triu_indices(len(ag), 1)]
     return {"final_ag_ag_bonds_below_3.5A": int((r < AG_AG_BOND_ANGSTROM).sum()), "octahedral_core_kept": bool((r < AG_AG_BOND_ANGSTROM).sum() == 12)}
 
 
 def _kde_maxima(rundir: Path) -> dict:
-    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
     from nucleate.analysis.trajectory import structure_kde  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
 
     results = structure_kde(Run(RunFiles.locate(rundir)), angles=[])
     return {label: [float(m) for m in result.maxima] for label, result in results.items()}

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.geometry import minimum_image, wrap
 from nucleate.studies.ag6.plan import TEMPERATURE_K, TIMESTEP_FS
+from nucleate.studies.ag6.published import STUDY_KDE_MAXIMA
 
 MONOMERS_S1_MAX = 1.0   # state D: s1 <= 1 (no Ag-Ag or Ag-N contact formed)
 DIMER_S1_MIN = 2.0      # state A (and B, C): s1 >= 2 (the Ag2N2 ring mostly closed)
@@ -146,7 +148,7 @@ def monomer_dimer(rundir: Path, figures: Path) -> dict:
 def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
     """Reweighted mean Ag1-Ag2 distance (A) in D (s1 <= 1) and in A/B/C (s1 >= 2), from the dump frames
     that share a step with a COLVAR row."""
-    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
 
     run = Run(RunFiles.locate(rundir))
     a1, a2 = run.ids("mol1_Ag")[0] - 1, run.ids("mol2_Ag")[0] - 1
@@ -161,9 +163,7 @@ def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
         if k is None:
             continue
         ts = universe.trajectory[frame]
-        d = ts.positions[a1] - ts.positions[a2]
-        box = ts.dimensions[:3]
-        d -= box * np.round(d / box)
+        d = minimum_image(ts.positions[a1] - ts.positions[a2], ts.dimensions[:3])
         distances.append(float(np.linalg.norm(d)))
         states.append(s1[k])
         weights.append(logw[k])
@@ -218,8 +218,8 @@ def _drying_first(points: np.ndarray) -> float | None:
 def ag6l6(rundir: Path, figures: Path) -> dict:
     """KDE of the study's distances and angles, and how often the Ag6 core is a complete octahedron."""
     from nucleate.analysis.plot_traj import plot_kde_panels  # noqa: PLC0415
-    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
-    from nucleate.analysis.trajectory import STUDY_KDE_MAXIMA, nuclei, structure_kde  # noqa: PLC0415
+    from nucleate.analysis.trajectory import nuclei, structure_kde  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
 
     run = Run(RunFiles.locate(rundir))
     kdes = structure_kde(run)
@@ -236,8 +236,8 @@ def dimers30(rundir: Path, figures: Path) -> dict:
     Ag and methanol-O coordination around the nucleation point (Ag centre of the final largest nucleus)."""
     from nucleate.analysis.plot_traj import plot_nuclei, plot_time_series  # noqa: PLC0415
     from nucleate.analysis.switching import RationalSwitch  # noqa: PLC0415
-    from nucleate.analysis.traj_io import Run, RunFiles  # noqa: PLC0415
     from nucleate.analysis.trajectory import coordination_series, nuclei  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
 
     run = Run(RunFiles.locate(rundir))
     found = nuclei(run, "Ag", cutoff=AG_CLUSTER_CUTOFF_A)
@@ -267,7 +267,7 @@ def _nucleation_point(run) -> np.ndarray:
     """Centre (A, minimum image) of the Ag atoms of the largest Ag cluster in the last frame."""
     from MDAnalysis.lib.distances import distance_array  # noqa: PLC0415
 
-    from nucleate.analysis.traj_nuclei import contact_clusters  # noqa: PLC0415
+    from nucleate.analysis.trajectory.clusters import contact_clusters  # noqa: PLC0415
 
     silver = run.atoms("Ag")
     ts = run.universe.trajectory[-1]
@@ -275,16 +275,14 @@ def _nucleation_point(run) -> np.ndarray:
     cluster = contact_clusters(distance_array(x, x, box=ts.dimensions), AG_CLUSTER_CUTOFF_A)[0]
     box = ts.dimensions[:3].astype(float)
     ref = x[cluster[0]]
-    d = x[cluster] - ref
-    d -= box * np.round(d / box)
-    return (ref + d.mean(axis=0)) % box
+    return wrap(ref + minimum_image(x[cluster] - ref, box).mean(axis=0), box)
 
 
 def methanol_integrity(rundir: Path) -> dict:
     """Whether the model kept the solvent chemically intact: per frame, methanol bonds past their limit
     (C-H 1.5, C-O 1.8, O-H 1.3 A) and hydroxyl H nearer to a foreign O. A run that breaks methanol
     measures the model's failure, not the study's chemistry; the report says so next to its numbers."""
-    from nucleate.analysis.traj_io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
     from nucleate.models.pipeline.evaluate import methanol_damage_by_frame  # noqa: PLC0415
     from nucleate.models.pipeline.sampling import read_box  # noqa: PLC0415
 

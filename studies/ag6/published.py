@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nucleate.analysis.trajectory import STUDY_KDE_MAXIMA
-
 KCAL_UNIT = "kcal/mol"
 DISTANCE_TOLERANCE_A = 0.10
 ANGLE_TOLERANCE_DEG = 8.0
@@ -24,6 +22,10 @@ SECOND_NUCLEUS_PS = 220.0
 NUCLEI_IN_350_PS = 2
 DELTA_G_DIMER_KCAL = -30.0
 TREND_MIN_PS = 20.0           # below this, the 30-dimer coordination trends are "not reached"    # G(A, dimer) - G(D, solvated monomers)
+# KDE maxima of the study's 25 ns unbiased Ag6L6 run (Tiwari & Karmakar, Fig. 1): A and degrees.
+# Also what `nucleate kde --reference ag6` draws as reference lines.
+STUDY_KDE_MAXIMA = {"Ag-Ag": [2.97], "Ag-S": [2.54], "Ag-N": [2.28], "Ag-Ag-Ag": [59.0],
+                    "S-Ag-S": [126.0], "N-Ag-Ag": [81.0, 138.0], "N-Ag-S": [100.0]}
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""`nucleate doctor`: versions of every component, and real checks that they work together."""
+"""`nucleate doctor`: versions of every component, and real checks that they work together.
+
+A command of the application layer: its coupled run names the toy demonstration model and the
+study's type map itself (the engine never picks a model)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,12 @@ from pathlib import Path
 
 from nucleate import __version__, units
 from nucleate.errors import NucleateError
+from nucleate.studies.ag6.plan import TYPE_MAP
+
+
+def register(sub) -> None:
+    p = sub.add_parser("doctor", help="check that LAMMPS, DeePMD-kit and PLUMED work together")
+    p.set_defaults(func=lambda args: doctor())
 
 
 def _version(dist: str) -> str:
@@ -103,7 +112,7 @@ def _check_plumed_kernel() -> str:
 
 
 def _check_plumed_cli() -> str:
-    from .render import plumed_version
+    from nucleate.engine.render import plumed_version
 
     version = plumed_version()
     if version in ("unknown", "not installed"):
@@ -114,11 +123,10 @@ def _check_plumed_cli() -> str:
 def _check_coupled_run() -> str:
     import numpy as np
 
+    from nucleate.engine.render import render_run
+    from nucleate.engine.runner import execute
+    from nucleate.engine.spec import RunSpec
     from nucleate.models import demo_model_path, demo_system_paths
-
-    from .render import render_run
-    from .runner import execute
-    from .spec import RunSpec
 
     data, groups = demo_system_paths()
     kappa = 500.0  # kJ/mol/nm^2
@@ -129,7 +137,7 @@ def _check_coupled_run() -> str:
                           "PRINT ARG=d,r.bias STRIDE=1 FILE=COLVAR FMT=%.12f\n")
         spec = RunSpec.from_dict({
             "name": "doctor",
-            "system": {"data": str(data), "groups": str(groups), "type_map": ["Ag", "S", "N", "C", "H", "O"]},
+            "system": {"data": str(data), "groups": str(groups), "type_map": list(TYPE_MAP)},
             "potential": {"deepmd": str(demo_model_path())},
             "md": {"temperature_K": 300.0, "timestep_fs": 2.0, "steps": 10, "thermostat": "nve", "seed": 1},
             "output": {"thermo": 1, "dump": 10, "checkpoint": 10},

@@ -1,4 +1,4 @@
-"""`nucleate demo`: the main job on the embedded default.
+"""`nucleate demo`: the main job on the embedded models (a command of the application layer).
 
 Default (`--system ag6`): the study's first step, two AgL monomers in 120 methanol (732 atoms,
 built by nucleate.systems with the solutes inside the preset's walls) under the study's WT-MetaD on
@@ -11,6 +11,9 @@ all-pairs methanol guards) took 1 min 54 s.
 `--system toy`: a 13-atom silver cluster with the toy Morse-silver model, biased on the Ag-Ag
 coordination number (seconds). Both end with a printed summary, a plot of the first CV and the
 bias against time, and the free energy from the deposited hills.
+
+The demo names its model and type map itself, since the engine picks neither: the models from
+nucleate.models, the study's type map from nucleate.studies.ag6.plan.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
+from nucleate.studies.ag6.plan import TYPE_MAP
 from nucleate.units import time_factor
 
 DEMO_STEPS = 4000
@@ -44,13 +48,28 @@ PLUMED_CONFIG = {
 }
 
 
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="the main job: a short biased DeePMD run with an embedded demonstration model, with a plot")
+    p.add_argument("-o", "--output", default="demo-run", help="run directory (default: ./demo-run)")
+    p.add_argument("--steps", type=int, default=None, help="MD steps (default: the demo spec's)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing demo directory")
+    p.add_argument("--system", choices=("ag6", "toy"), default="ag6",
+                   help="ag6 (default): two AgL monomers in methanol with the embedded Ag6 model, under a minute; "
+                   "toy: Ag13 with the toy Morse-silver model, seconds")
+    p.set_defaults(func=_command)
+
+
+def _command(args) -> int:
+    return demo(args.output, steps=args.steps, overwrite=args.overwrite, system=args.system)
+
+
 def demo_spec_dict(steps: int | None = None) -> dict:
     from nucleate.models import demo_model_path, demo_system_paths
 
     data, groups = demo_system_paths()
     return {
         "name": "demo",
-        "system": {"data": str(data), "groups": str(groups), "type_map": ["Ag", "S", "N", "C", "H", "O"]},
+        "system": {"data": str(data), "groups": str(groups), "type_map": list(TYPE_MAP)},
         "potential": {"deepmd": str(demo_model_path())},
         "md": {"temperature_K": TEMPERATURE_K, "timestep_fs": TIMESTEP_FS, "steps": steps or DEMO_STEPS,
                "thermostat": "csvr", "tdamp_fs": 100.0, "seed": 2024},
@@ -60,11 +79,14 @@ def demo_spec_dict(steps: int | None = None) -> dict:
 
 
 def ag6_spec_dict(data: Path, groups: Path, steps: int | None = None) -> dict:
-    """Two AgL monomers + methanol, the study's (s1, s2) WT-MetaD, the embedded Ag6 model (the spec's
-    default potential); the study's MD settings (0.5 fs, Nose-Hoover 300 K)."""
+    """Two AgL monomers + methanol, the study's (s1, s2) WT-MetaD, the embedded Ag6 model (named here:
+    the engine has no default potential); the study's MD settings (0.5 fs, Nose-Hoover 300 K)."""
+    from nucleate.models import ag6_model_path
+
     return {
         "name": "demo-ag6",
-        "system": {"data": str(data), "groups": str(groups), "type_map": ["Ag", "S", "N", "C", "H", "O"]},
+        "system": {"data": str(data), "groups": str(groups), "type_map": list(TYPE_MAP)},
+        "potential": {"deepmd": str(ag6_model_path())},
         "md": {"temperature_K": 300.0, "timestep_fs": 0.5, "steps": steps or AG6_STEPS, "thermostat": "nose-hoover",
                "tdamp_fs": 50.0, "seed": 2024},
         "output": {"thermo": 10, "dump": 100, "checkpoint": 200},
@@ -74,10 +96,9 @@ def ag6_spec_dict(data: Path, groups: Path, steps: int | None = None) -> dict:
 
 def _new_spec(system: str, steps: int | None, startdir: Path, stream):
     """The demo's spec; for ag6, its box built inside the preset's walls and prepared in `startdir`."""
+    from nucleate.engine.prepare import prepare
+    from nucleate.engine.spec import RunSpec
     from nucleate.systems import build
-
-    from .prepare import prepare
-    from .spec import RunSpec
 
     if system == "toy":
         return RunSpec.from_dict(demo_spec_dict(steps), source="nucleate demo --system toy")
@@ -107,9 +128,9 @@ def demo(output: str | Path = "demo-run", *, steps: int | None = None, overwrite
          stream=None, system: str = "ag6") -> int:
     import shutil
 
-    from .render import render_run
-    from .rundir import RunDirectory
-    from .runner import execute
+    from nucleate.engine.render import render_run
+    from nucleate.engine.rundir import RunDirectory
+    from nucleate.engine.runner import execute
 
     if system not in ("ag6", "toy"):
         raise NucleateError(f"unknown demo system {system!r}; choose ag6 or toy")
@@ -144,8 +165,7 @@ def demo(output: str | Path = "demo-run", *, steps: int | None = None, overwrite
 def summarize(rundir: Path, stream=None) -> int:
     """Print what happened and write demo.png (CV and bias against time)."""
     from nucleate.analysis.plumed_files import read_plumed
-
-    from .rundir import RunDirectory
+    from nucleate.engine.rundir import RunDirectory
 
     stream = stream or sys.stdout
     run = RunDirectory(rundir)
