@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.nucleate-installed
 
-.PHONY: setup demo test doctor bench clean-venv
+.PHONY: setup demo test lint doctor bench clean-venv
 
 setup: $(STAMP)
 
@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: setup
 	$(BIN)/nucleate demo
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
 
 doctor: setup
 	$(BIN)/nucleate doctor

@@ -169,7 +169,7 @@ def _shifted(values: np.ndarray, offset, periodic, fill: float) -> np.ndarray:
 
 def find_basins(fes: FES, kt: float | None = None, max_free: float | None = None, radius: int = 2) -> list[Basin]:
     """Local minima of the FES lower than every point within `radius` grid steps, and their basins."""
-    from scipy.ndimage import minimum_filter  # noqa: PLC0415
+    from scipy.ndimage import minimum_filter
 
     kt = kt or fes.kt
     if kt is None:
@@ -239,8 +239,8 @@ class FreeEnergyPath:
 
 def minimum_free_energy_path(fes: FES, start, end, kt: float | None = None) -> FreeEnergyPath:
     """Least-resistance path (sum of grid steps * exp(F/kT)) between two grid indices on a 2D FES."""
-    from scipy.sparse import coo_matrix  # noqa: PLC0415
-    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
 
     kt = kt or fes.kt
     if kt is None:

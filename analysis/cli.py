@@ -26,7 +26,7 @@ def _floats(text: str, what: str) -> list[float]:
 
 def _bounds(text: str, what: str) -> list[float]:
     """Grid bounds as PLUMED reads them: numbers or multiples of pi (-pi, 2pi, pi/2)."""
-    from nucleate.analysis.plumed_files import parse_domain_value  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import parse_domain_value
 
     values = []
     for value in text.split(","):
@@ -165,14 +165,14 @@ def _finish(fes, args, plot_kwargs=None) -> None:
     fes.write(args.output)
     print(f"wrote {args.output} ({' x '.join(map(str, fes.grid.shape))} points, {fes.energy_unit})")
     if not args.no_plot:
-        from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+        from nucleate.analysis.plot_fes import plot_fes
 
         image = plot_fes(fes, args.output.with_suffix(".png"), **(plot_kwargs or {}))
         print(f"wrote {image}")
 
 
 def run_fes(args) -> int:
-    from nucleate.analysis.hills import auto_grid, read_hills, sum_hills  # noqa: PLC0415
+    from nucleate.analysis.hills import auto_grid, read_hills, sum_hills
 
     check_output(args.output)
     hills = read_hills(args.hills, units=args.input_units)
@@ -201,8 +201,8 @@ def run_fes(args) -> int:
 
 def _projected_surfaces(hills, grid, args) -> list:
     """`fes --idw`: the surfaces on the CVs kept, the others integrated out at --kt."""
-    from nucleate.analysis.fes_projection import project_fes  # noqa: PLC0415
-    from nucleate.analysis.hills import sum_hills  # noqa: PLC0415
+    from nucleate.analysis.fes_projection import project_fes
+    from nucleate.analysis.hills import sum_hills
 
     if args.kt is None:
         raise NucleateError("--idw needs --kt, k_B T in the hills' energy unit (e.g. --kt 2.494 for 300 K in kJ/mol), "
@@ -216,7 +216,7 @@ def _projected_surfaces(hills, grid, args) -> list:
 
 
 def _bandwidth_arg(args, ndim: int):
-    from nucleate.analysis.fes_estimate import AUTO  # noqa: PLC0415
+    from nucleate.analysis.fes_estimate import AUTO
 
     if args.histogram:
         return None
@@ -231,9 +231,9 @@ def _weights_summary(result) -> str:
 
 
 def run_reweight(args) -> int:
-    import logging  # noqa: PLC0415
+    import logging
 
-    from nucleate.analysis.fes_estimate import estimate_fes  # noqa: PLC0415
+    from nucleate.analysis.fes_estimate import estimate_fes
 
     check_output(args.output)
     if args.blocks == 1:
@@ -268,10 +268,10 @@ def run_reweight(args) -> int:
 
 
 def run_deltag(args) -> int:
-    import logging  # noqa: PLC0415
+    import logging
 
-    from nucleate.analysis.basins import delta_g_vs_time, parse_region  # noqa: PLC0415
-    from nucleate.analysis.weight_checks import check_weights  # noqa: PLC0415
+    from nucleate.analysis.basins import delta_g_vs_time, parse_region
+    from nucleate.analysis.weight_checks import check_weights
 
     check_output(args.output)
     if len(args.basin) != 2:
@@ -293,7 +293,7 @@ def run_deltag(args) -> int:
     if check.warning:
         logging.getLogger("nucleate.analysis").warning("warning: %s", check.warning)
     if args.units:
-        from nucleate.units import energy_factor  # noqa: PLC0415
+        from nucleate.units import energy_factor
 
         factor = energy_factor(series.energy_unit, args.units)
         series.delta_g = series.delta_g * factor
@@ -304,7 +304,7 @@ def run_deltag(args) -> int:
           f"{series.delta_g[-1]:.3f} +- {series.error[-1]:.3f} {series.energy_unit}")
     print(f"wrote {args.output}")
     if not args.no_plot:
-        from nucleate.analysis.plot_fes import plot_delta_g  # noqa: PLC0415
+        from nucleate.analysis.plot_fes import plot_delta_g
 
         print(f"wrote {plot_delta_g(series, args.output.with_suffix('.png'), time_unit=run.units.time)}")
     return 0
@@ -313,8 +313,8 @@ def run_deltag(args) -> int:
 def _read_fes(path: Path, input_units: str | None):
     """A grid file in its own energy unit (`#! SET energy_unit`), else the one given, else the one
     of the run it sits in (manifest.json or plumed.dat), else kJ/mol."""
-    from nucleate.analysis.fes_grid import FES  # noqa: PLC0415
-    from nucleate.analysis.run_units import units_beside  # noqa: PLC0415
+    from nucleate.analysis.fes_grid import FES
+    from nucleate.analysis.run_units import units_beside
 
     beside = None if input_units else units_beside(path)
     return FES.read(path, energy_unit=input_units, unit_if_unsaid=beside.energy if beside else "kj/mol")
@@ -322,7 +322,7 @@ def _read_fes(path: Path, input_units: str | None):
 
 def _basins_kt(args, fes) -> float:
     """k_B T from --temp or --kt, else the grid file's own (a sampled surface records it)."""
-    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
+    from nucleate.analysis.reweight import kt_from
 
     if args.temp is None and args.kt is None:
         if fes.kt is None:
@@ -332,7 +332,7 @@ def _basins_kt(args, fes) -> float:
 
 
 def run_basins(args) -> int:
-    from nucleate.analysis.basins import find_basins, minimum_free_energy_path  # noqa: PLC0415
+    from nucleate.analysis.basins import find_basins, minimum_free_energy_path
 
     if args.output:
         check_output(args.output)
@@ -361,7 +361,7 @@ def run_basins(args) -> int:
         if path is not None:
             print(f"wrote {_write_path(args.output.with_name(args.output.stem + '_path.dat'), fes.names, path)}")
     if not args.no_plot:
-        from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+        from nucleate.analysis.plot_fes import plot_fes
 
         image = (args.output or args.grid).with_suffix(".png")
         if image == args.grid:
@@ -372,7 +372,7 @@ def run_basins(args) -> int:
 
 def _write_path(target: Path, names, path) -> Path:
     """The minimum free-energy path as a PLUMED-style table: CV values and F along it."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     def write(temporary: Path) -> None:
         with temporary.open("w") as handle:
@@ -383,7 +383,7 @@ def _write_path(target: Path, names, path) -> Path:
 
 
 def run_plot(args) -> int:
-    from nucleate.analysis.plot_fes import plot_fes  # noqa: PLC0415
+    from nucleate.analysis.plot_fes import plot_fes
 
     output = args.output or args.grid.with_suffix(".png")
     if output.suffix.lower() not in (".png", ".svg"):

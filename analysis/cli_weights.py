@@ -47,8 +47,8 @@ class WeightedRun:
     """The samples of the command's COLVAR files with their weights, k_B T and units."""
 
     def __init__(self, args):
-        from nucleate.analysis.hills import read_hills  # noqa: PLC0415
-        from nucleate.analysis.reweight import Reweighter, kt_from  # noqa: PLC0415
+        from nucleate.analysis.hills import read_hills
+        from nucleate.analysis.reweight import Reweighter, kt_from
 
         cvs = [c for c in args.cv.split(",") if c]
         bias = [b for b in args.bias.split(",") if b]
@@ -72,7 +72,7 @@ class WeightedRun:
         self.cvs = cvs
 
     def samples(self):
-        from nucleate.analysis.weighted_samples import combine_walkers  # noqa: PLC0415
+        from nucleate.analysis.weighted_samples import combine_walkers
 
         parts = [r.weighted_samples() for r in self.reweighters]
         return parts[0] if len(parts) == 1 else combine_walkers(parts)
@@ -80,7 +80,7 @@ class WeightedRun:
 
 def read_colvar(paths, wanted, input_units, bias):
     """Read only the columns needed: time, CVs, biases and their .rct / OPES / wall marker columns."""
-    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import read_plumed
 
     fields = fields_of(paths[0])
     missing = [c for c in wanted if c not in fields]
@@ -99,7 +99,7 @@ def read_colvar(paths, wanted, input_units, bias):
 
 def fields_of(path: Path) -> list[str]:
     """The names on the first `#! FIELDS` line of a PLUMED file (gzipped or not)."""
-    from nucleate.analysis.plumed_files import is_gzip, require_file  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import is_gzip, require_file
 
     try:
         require_file(path)

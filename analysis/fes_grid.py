@@ -273,7 +273,7 @@ def read_grid(path) -> tuple[GridSpec, dict[str, np.ndarray]]:
 
 def read_grid_file(path) -> tuple[GridSpec, dict[str, np.ndarray], dict[str, str]]:
     """(grid, value columns, the `#! SET` constants) of a PLUMED grid file."""
-    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import read_plumed
 
     table = read_plumed(path, units="kj/mol")
     names = [f for f in table.fields if f"nbins_{f}" in table.constants]

@@ -452,7 +452,7 @@ def bias_grid(hills: Hills, grid: GridSpec | None = None) -> tuple[GridSpec, np.
 
 def interpolate_on_grid(grid: GridSpec, values: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Multilinear interpolation of grid values at points (n, d); outside a non-periodic grid, the edge value."""
-    from scipy.ndimage import map_coordinates  # noqa: PLC0415
+    from scipy.ndimage import map_coordinates
 
     coords = []
     pad = []

@@ -77,13 +77,13 @@ def _axis_kernels(grid: GridSpec, k: int, values: np.ndarray, bandwidth: float) 
 def _one_blas_thread():
     """BLAS on one thread unless the user chose otherwise: on a shared machine OpenBLAS's spinning
     threads made the 2D product 1.4-15 s instead of a steady 2 s (10^6 samples, 100 x 100 grid)."""
-    import contextlib  # noqa: PLC0415
-    import os  # noqa: PLC0415
+    import contextlib
+    import os
 
     if any(os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
         return contextlib.nullcontext()
     try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(1, user_api="blas")

@@ -28,8 +28,8 @@ _UNIT_LABEL = {"kj/mol": "kJ/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": 
 
 def agg_figure(width_in: float, height_in: float):
     """A bare Agg figure: no pyplot, so no global figure manager and no GUI backend lookup."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width_in, height_in))
     FigureCanvasAgg(fig)

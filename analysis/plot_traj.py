@@ -26,7 +26,7 @@ from nucleate.errors import NucleateError
 def _pyplot():
     """pyplot as the user's session has it, the backend untouched.  Kept for callers that still draw
     with pyplot (the Ag6 report's placeholder figures); new code draws on `agg_figure`."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     return plt
 

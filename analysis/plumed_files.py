@@ -217,7 +217,7 @@ def _split_segments(raw: bytes, path: Path) -> list[_Segment]:
     segments: list[_Segment] = []
     fields: list[str] | None = None
     constants: dict[str, str] = {}
-    for number, (start, end, lines) in enumerate(blocks):
+    for number, (_start, end, lines) in enumerate(blocks):
         for line_start, line in lines:
             words = line.decode(errors="replace").split()
             if len(words) >= 2 and words[1] == "FIELDS":
@@ -407,7 +407,7 @@ def _parse_rows(body: bytes, segment: _Segment, path: Path, wanted: list[str] | 
     small = _parse_small(body, segment, names)
     if small is not None:
         return small, 0
-    import pandas as pd  # noqa: PLC0415  (0.2 s; only analysis commands pay it)
+    import pandas as pd
 
     first_comment = body.find(b"#", start)
     if first_comment == -1:
@@ -478,7 +478,7 @@ def _read_plain_file(path: Path, columns: list[str] | None) -> tuple[_Segment, d
     pandas reads the memory-mapped file (no copy into Python), and only the bytes present when it
     was mapped, so rows a running simulation appends meanwhile cannot slip in half-written.
     None sends the file to the general reader."""
-    import mmap  # noqa: PLC0415
+    import mmap
 
     with path.open("rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
@@ -508,7 +508,7 @@ def _read_plain_file(path: Path, columns: list[str] | None) -> tuple[_Segment, d
                     del body  # the map cannot close while an array looks into it
                 if data is not None:
                     return segment, data
-            import pandas as pd  # noqa: PLC0415
+            import pandas as pd
 
             data = _parse_plain(pd, mapped, header.count(b"\n"), segment.fields, list(columns or segment.fields),
                                 lead)

@@ -213,7 +213,7 @@ class Reweighter:
 
 def kt_from(temperature_k: float | None, kt: float | None, energy_unit: str) -> float:
     """k_B T in energy_unit from exactly one of a temperature (K) or kT (energy_unit)."""
-    from nucleate.units import kbt  # noqa: PLC0415
+    from nucleate.units import kbt
 
     if (temperature_k is None) == (kt is None):
         raise NucleateError("give exactly one of --temp (K) or --kt (in the file's energy unit)")

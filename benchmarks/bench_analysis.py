@@ -92,7 +92,7 @@ def peer_pair(nucleate, colvar: Path, work: Path, cvs: str, sigma: str, bins: st
     mine, ref = timed_pair(ours, theirs if their_repeat else None, repeat, their_repeat=their_repeat)
     if not their_repeat:
         return mine, None, "reference skipped"
-    from nucleate.analysis.fes_grid import read_grid  # noqa: PLC0415
+    from nucleate.analysis.fes_grid import read_grid
 
     grid, values = read_grid(ours_out)
     theirs = np.loadtxt(their_out)
@@ -103,8 +103,8 @@ def peer_pair(nucleate, colvar: Path, work: Path, cvs: str, sigma: str, bins: st
 
 def kernel_sums_alone(rows: int) -> tuple[float, float]:
     """Seconds for the 1D kernel sum of `rows` samples on 101 points: nucleate vs the peer's loop."""
-    from nucleate.analysis.fes_grid import GridSpec  # noqa: PLC0415
-    from nucleate.analysis.kernel_density import kernel_density  # noqa: PLC0415
+    from nucleate.analysis.fes_grid import GridSpec
+    from nucleate.analysis.kernel_density import kernel_density
 
     rng = np.random.default_rng(2)
     x, logw = rng.normal(size=rows), rng.normal(size=rows)

@@ -26,12 +26,12 @@ def main() -> None:
         packmol_seconds = []
         original = packing.pack_solvent
 
-        def timed(*a, **kw):
+        def timed(*a, _original=original, _seconds=packmol_seconds, **kw):
             t = time.perf_counter()
             try:
-                return original(*a, **kw)
+                return _original(*a, **kw)
             finally:
-                packmol_seconds.append(time.perf_counter() - t)
+                _seconds.append(time.perf_counter() - t)
 
         with tempfile.TemporaryDirectory() as tmp, mock.patch("nucleate.systems.builder.pack_solvent", timed):
             t = time.perf_counter()

@@ -404,7 +404,7 @@ def main() -> None:
         parser.error(f"--variants must list names from {VARIANTS}; --steps and --repeats must be positive")
 
     quiet_environment()
-    t_start, load_start = time.perf_counter(), os.getloadavg()[0]
+    t_start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_engine-")))
         workdir = workdir.resolve()

@@ -67,7 +67,7 @@ def walkers_benchmark(work: Path, steps: int) -> dict:
 
 
 def chained_job_overhead(work: Path) -> dict:
-    from test_engine_continue import _spec  # noqa: PLC0415 - the suite's argon WT-MetaD spec
+    from test_engine_continue import _spec
 
     spec = _spec(work, 8000)
     spec.update(name="argon", output={"thermo": 10, "dump": 100, "checkpoint": 100})

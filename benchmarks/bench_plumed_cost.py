@@ -52,7 +52,7 @@ from unittest import mock
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("PLUMED_NUM_THREADS", "1")
 
-from nucleate.runtime import quiet_environment  # noqa: E402
+from nucleate.runtime import quiet_environment
 
 STUDY = Path("/work/shared/reference/ag6_paper_inputs")
 TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]

@@ -22,7 +22,7 @@ from nucleate.analysis.trajectory.io import Run, RunFiles
 
 # the synthetic run is a test fixture, kept with the tests (as bench_launch.py does for its helpers)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from synthetic_trajectory import write_synthetic_run  # noqa: E402
+from synthetic_trajectory import write_synthetic_run
 
 
 def _timed(timings: dict, name: str, function, *args, **kwargs):

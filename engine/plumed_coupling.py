@@ -85,7 +85,7 @@ class PlumedCoupling:
         started = time.perf_counter()
         try:
             p.cmd("init")
-        except Exception as exc:  # PLUMED raises its own exception types for input errors
+        except Exception as exc:  # noqa: BLE001 - PLUMED raises its own exception types for input errors
             raise NucleateError(describe_plumed_error(exc, self.plumed_file)) from None
         finally:
             self.init_seconds = time.perf_counter() - started

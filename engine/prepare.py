@@ -89,7 +89,7 @@ def preparation_spec(spec: RunSpec, steps: int, *, minimize: bool, hold: str | N
     data["output"] = {"thermo": max(1, steps // 100), "dump": steps, "checkpoint": steps, "progress": None}
     plumed = spec.plumed
     if plumed and "file" not in plumed:
-        from nucleate.plumed_cvs.static_bias import static_config  # noqa: PLC0415
+        from nucleate.plumed_cvs.static_bias import static_config
 
         static, _ = static_config(plumed)
         static["print_stride"] = max(1, steps // 100)
@@ -111,10 +111,10 @@ def prepare(spec: RunSpec, folder: str | Path, *, equilibrate_ps: float = DEFAUL
             progress_stream=None) -> PreparedBox:
     """Relax and equilibrate `spec`'s start; write the prepared box to `folder`. A folder that already holds
     a finished preparation of the same start is reused."""
-    from nucleate.systems import read_data  # noqa: PLC0415
+    from nucleate.systems import read_data
 
-    from .render import load_groups, render_run, start_bias  # noqa: PLC0415
-    from .runner import execute  # noqa: PLC0415
+    from .render import load_groups, render_run, start_bias
+    from .runner import execute
 
     folder = Path(folder)
     if not (equilibrate_ps > 0):
@@ -168,8 +168,8 @@ def prepare(spec: RunSpec, folder: str | Path, *, equilibrate_ps: float = DEFAUL
 
 def _write_box(folder: Path, rundir: Path, spec: RunSpec, source) -> tuple[Path, Path]:
     """The preparation's last frame as system.data (same box, types and masses) + the groups."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.systems.lammps_data import write_data  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
+    from nucleate.systems.lammps_data import write_data
 
     scan = scan_dump(rundir / rd.DUMP, source.natoms)
     frames = read_dump_frames(scan)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 import tempfile
@@ -105,7 +104,7 @@ class Profile:
 
 def profile_run(rundir, *, steps: int = 200, threads: int = 1) -> Profile:
     """Replay RUNDIR's trajectory through plumed driver with its plumed.dat; PLUMED's timers per input line."""
-    from nucleate.runtime import plumed_cli  # noqa: PLC0415  (keeps this module's import light)
+    from nucleate.runtime import plumed_cli
 
     rundir = Path(rundir)
     if steps < 1 or threads < 1:
@@ -152,9 +151,9 @@ def _timed_input(text: str) -> str:
 
 def _write_inputs(rundir: Path, scratch: Path, steps: int) -> int:
     """traj.xyz (the dump's frames, cycled to `steps`) and masses; returns the number of distinct frames."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.systems import read_data  # noqa: PLC0415
-    from nucleate.systems.elements import MASSES  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
+    from nucleate.systems import read_data
+    from nucleate.systems.elements import MASSES
 
     data = read_data(rundir / DATA_FILE)
     scan = scan_dump(rundir / DUMP_FILE, expected_natoms=data.natoms)
@@ -189,7 +188,7 @@ def _cell(dimensions) -> str:
     lengths, angles = dimensions[:3], dimensions[3:]
     if all(abs(a - 90.0) < 1e-9 for a in angles):
         return " ".join(f"{v:.8f}" for v in lengths)
-    from nucleate.geometry import cell_matrix  # noqa: PLC0415
+    from nucleate.geometry import cell_matrix
 
     return " ".join(f"{v:.8f}" for v in cell_matrix(dimensions).ravel())
 

@@ -180,7 +180,7 @@ def load_groups(spec: RunSpec, data) -> Groups:
             raise NucleateError(f"groups file {spec.system.groups} describes {groups.natoms} atoms, "
                                 f"but the data file {spec.system.data} has {data.natoms}")
         return groups
-    from nucleate.systems import import_data  # noqa: PLC0415  (molecule recognition, loaded only when needed)
+    from nucleate.systems import import_data
 
     return import_data(spec.system.data, spec.system.type_map)[1]
 
@@ -219,7 +219,7 @@ def start_bias(spec: RunSpec, groups: Groups, data):
     None for runs without a generated PLUMED input (no plumed:, or a verbatim file)."""
     if not spec.plumed or "file" in spec.plumed:
         return None
-    from nucleate.plumed_cvs.static_bias import start_bias as evaluate  # noqa: PLC0415
+    from nucleate.plumed_cvs.static_bias import start_bias as evaluate
 
     start = evaluate(spec.plumed, groups, data, temperature_K=spec.md.temperature_K)
     if start.total_kT > START_BIAS_WARN_KT:

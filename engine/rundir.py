@@ -112,7 +112,7 @@ class RunDirectory:
         a stale lock behind (unlike a pid file)."""
         path = self.path / LOCK
         try:
-            handle = open(path, "a+")
+            handle = open(path, "a+")  # noqa: SIM115 - held open while the lock is held, closed on release
         except OSError as exc:
             raise NucleateError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         try:

@@ -67,7 +67,7 @@ def check_models(spec: RunSpec, origins: dict[str, str] | None = None) -> None:
         try:
             with captured_stderr(fds=(1,)):  # the model summary; stderr kept for real errors
                 type_map = list(DeepPot(str(model)).get_type_map())
-        except Exception as exc:  # DeePMD raises many types for unreadable models
+        except Exception as exc:  # noqa: BLE001 - DeePMD raises many types for unreadable models
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise NucleateError(f"DeePMD-kit cannot load the model {shown}: {first}") from None
         missing = [e for e in spec.system.type_map if e not in type_map]
@@ -154,7 +154,7 @@ class _Lammps:
     def command(self, line: str, *, source: str) -> None:
         try:
             self.lmp.command(line)
-        except Exception as exc:  # the lammps module raises plain Exceptions with LAMMPS's message
+        except Exception as exc:  # noqa: BLE001 - the lammps module raises plain Exceptions with LAMMPS's message
             step = self.step
             _check_still_there(self.run)  # LAMMPS's own message would only say it cannot open a file
             raise NucleateError(f"{source}: LAMMPS stopped at step {step} on `{line.strip()}`: {_lammps_message(exc)}") from None

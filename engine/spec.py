@@ -302,7 +302,7 @@ def _type_map_of_groups(groups: Path | None, where: str) -> list[str]:
     ask = "list the element of each atom type in type order, e.g. system.type_map: [C, H, O]"
     if groups is None:
         raise NucleateError(f"{where}: system.type_map is missing and there is no groups file to take it from; {ask}")
-    from nucleate.systems.groups import Groups  # noqa: PLC0415  (json + numpy: only when needed)
+    from nucleate.systems.groups import Groups
 
     type_map = Groups.read(groups).type_map
     if not type_map:
@@ -313,7 +313,7 @@ def _type_map_of_groups(groups: Path | None, where: str) -> list[str]:
 
 def _no_potential_message(where: str) -> str:
     # The engine never picks a model by itself: the message only points at the one nucleate ships.
-    from nucleate.models import AG6_DIR  # noqa: PLC0415  (a path, nothing loaded)
+    from nucleate.models import AG6_DIR
 
     return (f"{where}: no potential given; give `potential: {{deepmd: model.pb}}` in the spec or "
             f"--model MODEL.pb, e.g. the embedded demonstration model at {AG6_DIR / 'model.pb'}")

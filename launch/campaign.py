@@ -287,7 +287,7 @@ def _dispatcher_submission(profile: MachineProfile, local_root: Path, work_base:
     try:
         with _quiet_dispatcher(local_root.parent):
             machine = Machine.load_from_dict(machine)
-    except Exception as exc:  # noqa: BLE001 - the SSH context connects here; paramiko raises many types
+    except Exception as exc:
         if not remote_jobs:
             raise
         ssh = profile.ssh

@@ -49,7 +49,7 @@ def train_toy_model(workdir: str | Path, *, steps: int = 300, nframes: int = 200
 
     Needs no network: the training data are generated and labelled in-process by LAMMPS.
     """
-    from nucleate.models.toy import train_toy_model as _train  # noqa: PLC0415
+    from nucleate.models.toy import train_toy_model as _train
 
     return _train(workdir, steps=steps, nframes=nframes, seed=seed)
 

@@ -26,12 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build_toy(args: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415
-    import time  # noqa: PLC0415
-    from dataclasses import asdict  # noqa: PLC0415
+    import json
+    import time
 
-    from nucleate.errors import NucleateError  # noqa: PLC0415
-    from nucleate.models import toy  # noqa: PLC0415
+    from nucleate.errors import NucleateError
+    from nucleate.models import toy
 
     if args.steps is not None and args.steps < 1:
         raise NucleateError(f"--steps must be a positive number of training steps, not {args.steps}")

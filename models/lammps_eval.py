@@ -30,7 +30,7 @@ class ClusterCalculator:
     """Energy and forces of an all-Ag cluster in a cubic box, for any LAMMPS pair style."""
 
     def __init__(self, pair_commands: list[str], natoms: int, box_angstrom: float = BOX_ANGSTROM):
-        from nucleate.runtime import lammps_class  # noqa: PLC0415  (loads LAMMPS/TensorFlow)
+        from nucleate.runtime import lammps_class
 
         self.natoms = natoms
         self.box = box_angstrom

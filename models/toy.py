@@ -105,7 +105,7 @@ def train_toy_model(workdir: str | Path, *, steps: int = 300, nframes: int = 200
 
 def write_demo_system(directory: str | Path) -> tuple[Path, Path]:
     """The demo system: a relaxed Ag13 icosahedron in a 30 A vacuum box, with its groups file."""
-    from nucleate.systems import Groups  # noqa: PLC0415
+    from nucleate.systems import Groups
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -135,8 +135,8 @@ def benchmark(model_path: str | Path, seed: int) -> dict:
 
 def build_demo(output: str | Path, *, steps: int = DEMO_RECIPE.steps, seed: int = 0, workdir: str | Path | None = None) -> dict:
     """Rebuild the demo folder: model.pb, input.json, system.data, groups.json, metrics.json, MODEL_CARD.md."""
-    import shutil  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
+    import shutil
+    import tempfile
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

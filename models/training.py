@@ -70,7 +70,7 @@ for argv in json.loads(sys.argv[1]):
 
 
 def _dp_environment() -> dict[str, str]:
-    from nucleate.runtime import quiet_environment  # noqa: PLC0415
+    from nucleate.runtime import quiet_environment
 
     quiet_environment()  # one TensorFlow/OpenMP thread unless the user set otherwise
     return dict(os.environ)

@@ -195,7 +195,7 @@ def summarize(rundir: Path, stream=None) -> int:
         f"  metadynamics     {hills} hills; final bias {bias[-1]:.2f} {energy_unit}, max {bias.max():.2f} {energy_unit}",
         *([f"  walls            walls + restraint {walls[0]:.2f} {energy_unit} at the start, mean {walls.mean():.2f}"]
           if walls is not None else []),
-        f"  files            COLVAR, HILLS, traj.lammpstrj, thermo.csv, log.lammps, plumed.dat, in.lammps",
+        "  files            COLVAR, HILLS, traj.lammpstrj, thermo.csv, log.lammps, plumed.dat, in.lammps",
     ]
     figure = _plot(run.path / "demo.png", time_ps, cv, bias, walls, energy_unit, cv_name)
     lines.append(f"  plot             {figure}")

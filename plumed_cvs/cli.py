@@ -31,9 +31,9 @@ def register(sub) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .cvs import HANDLERS  # noqa: PLC0415
-    from .presets import list_presets  # noqa: PLC0415
-    from .protocols import PROTOCOLS  # noqa: PLC0415
+    from .cvs import HANDLERS
+    from .presets import list_presets
+    from .protocols import PROTOCOLS
 
     print("presets:")
     for name, description in list_presets().items():
@@ -44,10 +44,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from nucleate.systems import Groups, read_data  # noqa: PLC0415
-    from nucleate.validate import load_yaml  # noqa: PLC0415
+    from nucleate.systems import Groups, read_data
+    from nucleate.validate import load_yaml
 
-    from . import render_plumed  # noqa: PLC0415
+    from . import render_plumed
 
     config = _load_spec(args.spec)
     if args.set:
@@ -75,7 +75,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _load_spec(spec: str) -> dict:
-    from nucleate.validate import load_yaml  # noqa: PLC0415
+    from nucleate.validate import load_yaml
 
     path = Path(spec)
     if not path.is_file():
@@ -104,9 +104,9 @@ def _check_type_map(type_map: str | None, groups, groups_path: str) -> None:
 def _recognise(data_path: str, type_map: str | None, config: dict):
     """Groups from bonding; a preset's composition tells import_data which molecules to find. Without
     --type-map, import_data takes the elements from the data file's masses (or asks for the map)."""
-    from nucleate.systems import import_data  # noqa: PLC0415
+    from nucleate.systems import import_data
 
-    from .presets import preset_composition  # noqa: PLC0415
+    from .presets import preset_composition
 
     composition = preset_composition(config["preset"]) if "preset" in config else None
     return import_data(data_path, type_map, composition=composition)

@@ -115,7 +115,7 @@ class StaticBias:
         p.cmd("setTimestep", 1.0e-3)
         try:
             p.cmd("init")
-        except Exception as exc:  # PLUMED's own exception types
+        except Exception as exc:  # noqa: BLE001 - PLUMED's own exception types
             raise NucleateError(f"PLUMED could not set up the walls of {self.preset or 'the plumed: section'}: "
                                 f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}") from None
         self._terms = {label: np.zeros(1) for label in self.labels}

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from nucleate.studies.ag6.reproduce import reproduce  # noqa: PLC0415
+    from nucleate.studies.ag6.reproduce import reproduce
 
     report = reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs,
                        machine=args.machine)

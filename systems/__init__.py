@@ -20,6 +20,6 @@ _LAZY = {"build": "builder", "BuiltSystem": "builder", "import_data": "importer"
 def __getattr__(name):
     # the builder pulls in scipy and yaml; load it only when asked, so `import nucleate.systems` stays light
     if name in _LAZY:
-        import importlib  # noqa: PLC0415
+        import importlib
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'nucleate.systems' has no attribute {name!r}")

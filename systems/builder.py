@@ -122,7 +122,7 @@ def _add_solvent(spec: SystemSpec, solute_elements, solute_xyz, solute_records):
         solvent = molecule(spec.solvent.molecule)
         solvent_xyz = pack_solvent(elements, solute_xyz, solvent, count, spec.box, spec.tolerance + PACKMOL_MARGIN,
                                    spec.seed)
-        for k in range(count):
+        for _ in range(count):
             start = len(elements) + 1
             records.append(MoleculeRecord(solvent.name, np.arange(start, start + solvent.natoms), solvent=True))
             elements.extend(solvent.elements)
@@ -145,9 +145,9 @@ def _inside_walls(spec: SystemSpec, rng, solute_elements, solute_records, elemen
     """Move the solutes rigidly until the preset's walls and restraints hold, re-pack the solvent around
     them, and evaluate the final box (see systems.wall_fit). A fit that ends above the threshold is
     retried from a fresh placement; the best box is kept and its bias reported."""
-    from nucleate.plumed_cvs.static_bias import StaticBias  # noqa: PLC0415  (systems does not need PLUMED otherwise)
+    from nucleate.plumed_cvs.static_bias import StaticBias
 
-    from .wall_fit import fit_rigid  # noqa: PLC0415
+    from .wall_fit import fit_rigid
 
     config = {"preset": spec.plumed_preset}
     nsolute = len(solute_elements)
@@ -202,7 +202,7 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
     if seed is not None:
         spec.seed = int(seed)
     if plumed_preset is not None:
-        from .spec import checked_plumed_preset  # noqa: PLC0415
+        from .spec import checked_plumed_preset
 
         spec.plumed_preset = checked_plumed_preset(plumed_preset, "--plumed-preset")
     outdir = Path(outdir)
@@ -240,7 +240,7 @@ def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = Fal
 
 def _check_output_folder(outdir: Path, overwrite: bool) -> None:
     """Refuse an output folder that cannot be written before packing, which takes up to minutes."""
-    from nucleate.analysis.output_files import folder_problem  # noqa: PLC0415
+    from nucleate.analysis.output_files import folder_problem
 
     if outdir.exists() and not outdir.is_dir():
         raise NucleateError(f"output folder {outdir} is a file; choose a folder name")

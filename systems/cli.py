@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def _parse_composition(text: str | None) -> dict[str, int] | None:
-    from nucleate.errors import NucleateError  # noqa: PLC0415
+    from nucleate.errors import NucleateError
 
     if not text:
         return None
@@ -18,8 +18,8 @@ def _parse_composition(text: str | None) -> dict[str, int] | None:
 
 
 def _build(args) -> int:
-    from .builder import build  # noqa: PLC0415
-    from .spec import presets  # noqa: PLC0415
+    from .builder import build
+    from .spec import presets
 
     if args.list or not args.target:
         for name, description in presets().items():
@@ -32,8 +32,7 @@ def _build(args) -> int:
 
 
 def _import(args) -> int:
-    from .importer import import_system  # noqa: PLC0415
-    from .recognise import composition  # noqa: PLC0415
+    from .importer import import_system
 
     data_path, groups_path, groups = import_system(args.data, args.output, type_map=args.type_map, level=args.units,
                                                    composition=_parse_composition(args.expect), overwrite=args.force)
@@ -47,7 +46,7 @@ def _import(args) -> int:
 
 
 def _molecules(args) -> int:
-    from .library import molecule, molecule_names  # noqa: PLC0415
+    from .library import molecule, molecule_names
 
     for name in molecule_names():
         mol = molecule(name)

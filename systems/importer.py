@@ -7,7 +7,6 @@ import tempfile
 import os
 from pathlib import Path
 
-import numpy as np
 
 from nucleate.errors import NucleateError
 

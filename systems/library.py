@@ -84,7 +84,7 @@ def molecule(name: str) -> Molecule:
 @lru_cache(maxsize=None)
 def vdw_volume(name: str, spacing: float = 0.1) -> float:
     """Volume (A^3) of the union of the molecule's Bondi vdW spheres, counted on a grid."""
-    from scipy.spatial import cKDTree  # noqa: PLC0415
+    from scipy.spatial import cKDTree
 
     mol = molecule(name)
     radii = np.array([VDW_RADII.get(el, 1.5) for el in mol.elements])

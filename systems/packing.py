@@ -17,7 +17,7 @@ PACKMOL_TIMEOUT_S = 600
 
 def packmol_binary() -> Path:
     try:
-        from packmol.cli import get_binary_path  # noqa: PLC0415
+        from packmol.cli import get_binary_path
         return Path(get_binary_path())
     except (ImportError, FileNotFoundError) as exc:
         raise NucleateError(f"packmol is not available ({exc}); install it with `pip install packmol==21.2.3`") from None

@@ -43,7 +43,7 @@ def place_dispersed(mol: Molecule, count: int, box: np.ndarray, rng: np.random.G
     box centre if given.  Appends to and returns `placed`."""
     placed = [] if placed is None else placed
     start = len(placed)
-    for k in range(count):
+    for _ in range(count):
         for _ in range(MAX_TRIES):
             if within is None:
                 centre = rng.uniform(0.0, 1.0, 3) * box

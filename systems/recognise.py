@@ -41,8 +41,8 @@ class _Unit:
 
 def covalent_fragments(elements: list[str], positions: np.ndarray, box) -> list[np.ndarray]:
     """Connected components of the covalent bond graph of the non-metal atoms (0-based)."""
-    from scipy.sparse import coo_matrix  # noqa: PLC0415
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     nonmetal = np.array([el not in METALS for el in elements])
     idx = np.flatnonzero(nonmetal)
@@ -70,7 +70,7 @@ def _ligand_atoms(elements, fragment) -> tuple[int, int]:
 
 def _match_silver(ags: list[int], ligands: list[np.ndarray], elements, positions, box) -> dict[int, int]:
     """Ag index -> ligand number, maximising (matched, staple pairs, -sum of Ag-S distances)."""
-    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+    from scipy.optimize import linear_sum_assignment
 
     if not ags or not ligands:
         return {}
@@ -108,8 +108,8 @@ def _match_silver(ags: list[int], ligands: list[np.ndarray], elements, positions
 
 
 def _bipartite_components(candidates: np.ndarray) -> list[tuple[list[int], list[int]]]:
-    from scipy.sparse import bmat, csr_matrix  # noqa: PLC0415
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+    from scipy.sparse import bmat, csr_matrix
+    from scipy.sparse.csgraph import connected_components
 
     na, nl = candidates.shape
     adj = csr_matrix(candidates.astype(float))
@@ -164,7 +164,7 @@ def _pair_units(units: list[_Unit], positions, box, require_staple: bool) -> lis
 
 def _clusters_of_six(units: list[_Unit], positions, box, require_octahedron: bool) -> list[list[int]] | None:
     """Units whose Ag atoms touch (Ag-Ag < AG_AG_CONTACT), grouped; None if not all groups have six."""
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components
 
     n = len(units)
     contact = np.zeros((n, n), dtype=bool)

@@ -168,7 +168,7 @@ def checked_plumed_preset(name, where: str) -> str | None:
     """A known nucleate.plumed_cvs preset name, or None."""
     if name is None or name == "none":
         return None
-    from nucleate.plumed_cvs import list_presets  # noqa: PLC0415
+    from nucleate.plumed_cvs import list_presets
 
     known = list_presets()
     if not isinstance(name, str) or name not in known:

@@ -30,7 +30,7 @@ class MoleculeRecord:
 
 def close_pairs(positions: np.ndarray, box: np.ndarray | None, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) closer than cutoff (A) under periodic boundaries, and their distances."""
-    from scipy.spatial import cKDTree  # noqa: PLC0415
+    from scipy.spatial import cKDTree
 
     if box is not None:
         box = np.asarray(box, dtype=float)

@@ -82,8 +82,9 @@ def fit_rigid(energy_forces, positions: np.ndarray, molecules: list[np.ndarray],
 
     x = np.array(positions, dtype=float)
     energy, forces = objective(x)
-    start, scale, iteration = energy, 1.0, 0
+    start, scale, iterations = energy, 1.0, 0
     for iteration in range(1, max_iterations + 1):
+        iterations = iteration
         if energy <= target:
             break
         centres = [x[idx].mean(axis=0) for idx in molecules]
@@ -104,5 +105,5 @@ def fit_rigid(energy_forces, positions: np.ndarray, molecules: list[np.ndarray],
             scale *= 0.5
             if scale < 1e-5:
                 break
-    log.debug("rigid fit: %.4g -> %.4g in %d iterations", start, energy, iteration)
-    return FitResult(positions=x, energy=energy, start_energy=start, iterations=iteration)
+    log.debug("rigid fit: %.4g -> %.4g in %d iterations", start, energy, iterations)
+    return FitResult(positions=x, energy=energy, start_energy=start, iterations=iterations)

@@ -101,7 +101,7 @@ def ssh_server(tmp_path_factory):
     check = subprocess.run([sshd, "-t", "-f", str(config)], capture_output=True, text=True, timeout=60)
     if check.returncode != 0:
         _unavailable(f"sshd refuses the test configuration: {check.stderr.strip()}")
-    log = open(folder / "sshd.log", "w")
+    log = open(folder / "sshd.log", "w")  # noqa: SIM115 - sshd writes to it until the fixture stops it
     process = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30

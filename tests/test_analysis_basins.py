@@ -58,7 +58,6 @@ def test_l_shaped_valley_path_goes_round_the_corner():
 def test_block_errors_cover_the_truth_at_the_advertised_rate():
     """30 replicas of 20000 iid N(0,1) samples: |F - F_exact| < 2 sigma on ~95 % of points."""
     centres = np.linspace(-2, 2, 21)
-    exact = 0.5 * centres ** 2
     hits, total = 0, 0
     for seed in range(30):
         x = np.random.default_rng(seed).normal(size=20000)

@@ -48,7 +48,7 @@ def test_reweighting_onto_some_of_the_biased_cvs(three_cv_run, tmp_path, bias, c
 
 def test_three_cv_hills_projected_like_plumed_sum_hills(three_cv_run, tmp_path):
     """The run's 3-CV HILLS file, projected onto q (`fes --idw q`), equals `plumed sum_hills --idw q`."""
-    from test_analysis_sum_hills import plumed_sum_hills  # noqa: PLC0415
+    from test_analysis_sum_hills import plumed_sum_hills
 
     options = ["--idw", "q", "--kt", str(KT), "--bin", "30,30,40"]
     reference = plumed_sum_hills(three_cv_run / "HILLS", tmp_path, *options)

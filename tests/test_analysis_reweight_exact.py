@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from nucleate.analysis.hills import auto_grid, ct_at_times, ct_from_hills, read_hills
+from nucleate.analysis.hills import ct_at_times, ct_from_hills, read_hills
 from nucleate.analysis.fes_grid import GridSpec
 from nucleate.analysis.plumed_files import read_plumed
 from nucleate.analysis.reweight import Reweighter

@@ -174,9 +174,9 @@ def test_cli_writes_tables_and_figures(synthetic_run, tmp_path, capsys):
 
 def test_kde_reference_lines_are_asked_for_by_study_name():
     """The generic `nucleate kde` draws no study's numbers unless asked; `--reference ag6` asks the study."""
-    from nucleate.analysis.trajectory.cli import _references  # noqa: PLC0415
-    from nucleate.errors import NucleateError  # noqa: PLC0415
-    from nucleate.studies.ag6.published import STUDY_KDE_MAXIMA  # noqa: PLC0415
+    from nucleate.analysis.trajectory.cli import _references
+    from nucleate.errors import NucleateError
+    from nucleate.studies.ag6.published import STUDY_KDE_MAXIMA
 
     assert _references(None) is None and _references("none") is None
     assert _references("ag6") is STUDY_KDE_MAXIMA

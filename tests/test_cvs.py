@@ -147,7 +147,6 @@ def test_coordination_is_plumeds_stretched_rational(params, tmp_path, monkeypatc
     """Two-atom coordination at many distances equals the stretched rational function to 1e-12,
     and differs measurably from the unstretched textbook formula."""
     distances = np.array([0.8, 1.9, 2.6, 3.25, 4.0, 6.0, 9.0])
-    lines = ["UNITS LENGTH=A", ""]
     atoms = []
     for k, r in enumerate(distances):
         atoms += [(1.0, 1.0 + 2.0 * k, 1.0), (1.0 + r, 1.0 + 2.0 * k, 1.0)]

@@ -121,7 +121,7 @@ def system(name: str):
     folder = STUDY / name
     data, groups = study_groups(folder)
     try:
-        from nucleate.systems import import_data  # noqa: PLC0415  (another helper's work)
+        from nucleate.systems import import_data
     except ImportError:
         return data, groups
     imported_data, imported = import_data(folder / "conf.lmp", TYPE_MAP, composition=COMPOSITION[name])
@@ -261,9 +261,9 @@ def test_preset_needs_molecules():
 
 def test_example_schema_renders_and_runs(tmp_path):
     """plumed_cvs/presets/example.yaml (the documented schema) renders on the study's system and runs."""
-    import yaml  # noqa: PLC0415
+    import yaml
 
-    from nucleate.plumed_cvs import plumed_units  # noqa: PLC0415
+    from nucleate.plumed_cvs import plumed_units
 
     example = Path(__file__).parents[1] / "plumed_cvs" / "presets" / "example.yaml"
     config = yaml.safe_load(example.read_text())["plumed"]

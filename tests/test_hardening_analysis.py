@@ -415,7 +415,7 @@ def test_build_output_under_a_file(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    from synthetic_trajectory import write_synthetic_run  # noqa: PLC0415
+    from synthetic_trajectory import write_synthetic_run
 
     return write_synthetic_run(tmp_path_factory.mktemp("traj"), n_frames=4, n_solvent=2, seed=1)
 

@@ -24,10 +24,9 @@ import yaml
 from nucleate.engine.render import render_run
 from nucleate.engine.runner import execute, lammps_lines
 from nucleate.engine.spec import RunSpec
-from nucleate.errors import NucleateError
 
 from conftest import read_table, toy_spec
-from test_engine_continue import _argon_cluster, _frame_steps, _spec, _start_long_run, _written_past_checkpoint
+from test_engine_continue import _argon_cluster, _spec, _start_long_run
 
 DT_FS = 2.0  # the argon spec's timestep
 

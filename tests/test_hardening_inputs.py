@@ -363,7 +363,7 @@ def test_duplicate_yaml_keys_are_refused_naming_file_line_and_key(tmp_path, text
 
 
 def test_duplicate_keys_refused_in_every_yaml_reader(tmp_path, capsys):
-    from nucleate.systems.spec import read_spec  # noqa: PLC0415
+    from nucleate.systems.spec import read_spec
 
     dup = tmp_path / "system.yaml"
     dup.write_text("box: 20\nseed: 1\nseed: 2\n")
@@ -377,8 +377,8 @@ def test_duplicate_keys_refused_in_every_yaml_reader(tmp_path, capsys):
 
 
 def test_shipped_presets_and_example_still_load(system):
-    from nucleate.plumed_cvs import list_presets  # noqa: PLC0415
-    from nucleate.systems.spec import presets  # noqa: PLC0415
+    from nucleate.plumed_cvs import list_presets
+    from nucleate.systems.spec import presets
 
     assert "ag6/monomer_dimer" in list_presets() and "ag6/monomer_dimer" in presets()
     example = Path(__file__).parents[1] / "plumed_cvs" / "presets" / "example.yaml"

@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("tblite")
 
-from nucleate.models.pipeline.frames import FrameSet, Labels  # noqa: E402
-from nucleate.models.pipeline.recipe import SMOKE  # noqa: E402
+from nucleate.models.pipeline.frames import FrameSet, Labels
+from nucleate.models.pipeline.recipe import SMOKE
 
 
 def _cli(argv: list[str]) -> int:

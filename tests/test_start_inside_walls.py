@@ -121,7 +121,7 @@ def test_fit_moves_molecules_rigidly(tmp_path):
             continue
         ids = np.asarray(molecule["atoms"]) - 1
 
-        def internal(data):
+        def internal(data, ids=ids):
             xyz = data.positions[ids]
             delta = xyz[:, None] - xyz[None]
             delta -= data.lengths * np.round(delta / data.lengths)

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from nucleate.errors import NucleateError
 from nucleate.systems import Groups, build, read_data
 from nucleate.systems.elements import MASSES, VDW_RADII
 

@@ -28,7 +28,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_run(args):
-    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     files = RunFiles.locate(args.rundir, args.data, args.traj, args.groups, args.timestep_fs)
     type_map = args.type_map.split(",") if args.type_map else None
@@ -71,16 +71,16 @@ def _references(choice: str | None):
 
 
 def _studies() -> list[str]:
-    import pkgutil  # noqa: PLC0415
+    import pkgutil
 
-    import nucleate.studies  # noqa: PLC0415
+    import nucleate.studies
 
     return sorted(m.name for m in pkgutil.iter_modules(nucleate.studies.__path__) if m.ispkg)
 
 
 def _study_references(name: str) -> dict:
     # The study's numbers live with the study (studies/NAME/published.py), not in this generic command.
-    import importlib  # noqa: PLC0415
+    import importlib
 
     if name not in _studies():
         raise NucleateError(f"--reference {name}: no such file and no study of that name "
@@ -89,9 +89,9 @@ def _study_references(name: str) -> dict:
 
 
 def cmd_kde(args) -> int:
-    from nucleate.analysis.plot_traj import plot_kde_panels  # noqa: PLC0415
-    from nucleate.analysis.trajectory.analyses import structure_kde  # noqa: PLC0415
-    from nucleate.analysis.trajectory.tables import write_kde_tables  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import plot_kde_panels
+    from nucleate.analysis.trajectory.analyses import structure_kde
+    from nucleate.analysis.trajectory.tables import write_kde_tables
 
     ensure_folder(args.output)
     run = _open_run(args)
@@ -111,7 +111,7 @@ def cmd_kde(args) -> int:
 
 
 def _switch(args):
-    from nucleate.analysis.switching import AUTO, RationalSwitch  # noqa: PLC0415
+    from nucleate.analysis.switching import AUTO, RationalSwitch
 
     if args.switch:
         return RationalSwitch.from_plumed(args.switch)
@@ -130,9 +130,9 @@ def _switch(args):
 
 
 def cmd_cn(args) -> int:
-    from nucleate.analysis.plot_traj import plot_time_series  # noqa: PLC0415
-    from nucleate.analysis.trajectory.analyses import coordination_series  # noqa: PLC0415
-    from nucleate.analysis.trajectory.tables import write_series_csv  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import plot_time_series
+    from nucleate.analysis.trajectory.analyses import coordination_series
+    from nucleate.analysis.trajectory.tables import write_series_csv
 
     switch = _switch(args)
     if args.pair:
@@ -162,9 +162,9 @@ def cmd_cn(args) -> int:
 
 
 def cmd_nuclei(args) -> int:
-    from nucleate.analysis.plot_traj import plot_nuclei  # noqa: PLC0415
-    from nucleate.analysis.trajectory.analyses import nuclei  # noqa: PLC0415
-    from nucleate.analysis.trajectory.tables import write_nuclei_tables  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import plot_nuclei
+    from nucleate.analysis.trajectory.analyses import nuclei
+    from nucleate.analysis.trajectory.tables import write_nuclei_tables
 
     ensure_folder(args.output)
     run = _open_run(args)

@@ -24,8 +24,8 @@ OCTAHEDRON_SIZE = 6
 
 def contact_clusters(distances: np.ndarray, cutoff: float) -> list[np.ndarray]:
     """Connected components (index arrays, largest first) of the graph r_ij < cutoff."""
-    from scipy.sparse import csr_matrix  # noqa: PLC0415
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
 
     adjacency = (distances < cutoff) & ~np.eye(len(distances), dtype=bool)
     n, labels = connected_components(csr_matrix(adjacency), directed=False)

@@ -82,7 +82,7 @@ def _box_dimensions(header: bytes) -> np.ndarray | None:
     lx = bounds[0, 1] - bounds[0, 0] - (max(0.0, xy, xz, xy + xz) - min(0.0, xy, xz, xy + xz))
     ly = bounds[1, 1] - bounds[1, 0] - (max(0.0, yz) - min(0.0, yz))
     lz = bounds[2, 1] - bounds[2, 0]
-    from MDAnalysis.lib.mdamath import triclinic_box  # noqa: PLC0415
+    from MDAnalysis.lib.mdamath import triclinic_box
 
     return np.asarray(triclinic_box([lx, 0, 0], [xy, ly, 0], [xz, yz, lz]), dtype=float)
 
@@ -169,9 +169,9 @@ class Run:
 
     def __init__(self, files: RunFiles, type_map: list[str] | None = None, in_memory: bool | None = None):
         """in_memory: parse the whole dump into memory once (default when it fits in ~1 GB)."""
-        import MDAnalysis as mda  # noqa: PLC0415  (slow import, keep `nucleate --help` fast)
+        import MDAnalysis as mda
 
-        from nucleate.systems.lammps_data import read_data  # noqa: PLC0415
+        from nucleate.systems.lammps_data import read_data
 
         self.files = files
         self.datafile = read_data(files.data)
@@ -188,7 +188,7 @@ class Run:
             warnings.simplefilter("ignore")  # "no dt information" and guessed-attribute chatter
             frames = read_dump_frames(self.scan) if in_memory else None
             if frames is not None:
-                from MDAnalysis.coordinates.memory import MemoryReader  # noqa: PLC0415
+                from MDAnalysis.coordinates.memory import MemoryReader
 
                 self.universe = mda.Universe(str(files.data), frames[0], topology_format="DATA",
                                              format=MemoryReader, atom_style="id type x y z",

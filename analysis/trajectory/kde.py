@@ -36,7 +36,7 @@ class KDEResult:
 def kde(samples, label: str = "", unit: str = "", bandwidth: float | None = None,
         grid: np.ndarray | None = None, min_height: float = 0.1, points: int = 1024) -> KDEResult:
     """Density of 1-D `samples` on a grid and its maxima; bandwidth None means Scott's rule."""
-    from scipy.stats import gaussian_kde  # noqa: PLC0415
+    from scipy.stats import gaussian_kde
 
     samples = np.asarray(samples, dtype=float).ravel()
     if samples.size < 2 or np.ptp(samples) == 0.0:

@@ -16,8 +16,8 @@ from nucleate.models.pipeline.recipe import FULL, KINDS, Scale
 
 
 def xtb_seconds_per_kind(workdir: Path, frames: int = 1, seed: int = 0) -> dict[str, dict]:
-    from nucleate.models.pipeline.sampling import initial_frames  # noqa: PLC0415
-    from nucleate.models.pipeline.xtb import xtb_label  # noqa: PLC0415
+    from nucleate.models.pipeline.sampling import initial_frames
+    from nucleate.models.pipeline.xtb import xtb_label
 
     out = {}
     for k in KINDS:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md-steps-per-s", type=float, default=10.0, help="one-model MD of a ~700-atom box")
     parser.add_argument("-o", "--workdir", type=Path)
     args = parser.parse_args(argv)
-    from nucleate.runtime import quiet_environment  # noqa: PLC0415
+    from nucleate.runtime import quiet_environment
 
     quiet_environment()
     with tempfile.TemporaryDirectory() as scratch:

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build_ag6(args: argparse.Namespace) -> int:
-    from nucleate.models.pipeline.run import run_pipeline  # noqa: PLC0415
+    from nucleate.models.pipeline.run import run_pipeline
 
     output = args.output or (DEFAULT_OUTPUT if args.scale == "full" else None)
     run_pipeline(args.workdir, stage=args.stage, scale=args.scale, seed=args.seed, output=output)

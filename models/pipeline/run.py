@@ -16,7 +16,7 @@ def _log(message: str) -> None:
 def run_pipeline(workdir: str | Path, *, stage: str = "all", scale: str = "full", seed: int = 0,
                  output: str | Path | None = None, log=_log) -> dict | None:
     """Run `stage` ("sample", "label", "train", "test" or "all"); returns the metrics after "test"."""
-    from nucleate.runtime import quiet_environment  # noqa: PLC0415
+    from nucleate.runtime import quiet_environment
 
     quiet_environment()  # one OpenMP thread for tblite, TensorFlow and LAMMPS: 2 shared cores
     p = Pipeline(workdir, scale, seed, log=log)
@@ -35,7 +35,7 @@ def run_pipeline(workdir: str | Path, *, stage: str = "all", scale: str = "full"
             return None
         getattr(p, stage)(r)
         return None
-    from nucleate.models.pipeline.testing import run_test  # noqa: PLC0415
+    from nucleate.models.pipeline.testing import run_test
 
     metrics = run_test(p, Path(output) if output else None)
     log(f"model: {p.work / 'final' / 'model_compressed.pb'} (plain frozen: model.pb beside it); "

@@ -57,7 +57,7 @@ class PackedBox:
 
 def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
     """The kind's periodic box, built once per seed by nucleate.systems (reused if present)."""
-    from nucleate.systems import build  # noqa: PLC0415
+    from nucleate.systems import build
 
     if not (directory / "build.json").is_file():
         build(kind.box, directory, seed=seed, overwrite=True)
@@ -66,8 +66,8 @@ def build_box(kind: Kind, directory: Path, seed: int) -> PackedBox:
 
 def read_box(data_path: Path, groups_path: Path, type_map: list[str] = TYPE_MAP) -> PackedBox:
     """A box (a built one, or a run directory's start) with its molecules, from its data and groups files."""
-    from nucleate.systems import read_data  # noqa: PLC0415
-    from nucleate.systems.groups import Groups  # noqa: PLC0415
+    from nucleate.systems import read_data
+    from nucleate.systems.groups import Groups
 
     data = read_data(data_path)
     groups = Groups.read(groups_path)
@@ -190,7 +190,7 @@ def initial_frames(kind: Kind, nframes: int, seed: int, boxes_dir: Path, stream:
                    squeeze: bool = False) -> FrameSet:
     """Round 0: carved from packed boxes (one box per 20 frames) or distorted bare molecules, rattled;
     with `squeeze`, the carved molecules are also pulled together (close contacts)."""
-    from nucleate.systems import molecule  # noqa: PLC0415
+    from nucleate.systems import molecule
 
     rng = rng_for(seed, stream, kind.name, *(("squeeze",) if squeeze else ()))
     frames, origins, elements = [], [], None
@@ -244,11 +244,11 @@ def explore(kind: Kind, models: list[Path], rundir: Path, *, steps: int, tempera
             dump_every: int) -> tuple[PackedBox, np.ndarray, np.ndarray, np.ndarray | None]:
     """Committee NVT MD of the kind's box: (box, frames (n, natoms, 3) A wrapped, max force deviation eV/A,
     per-atom force deviation (n, natoms) eV/A)."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.engine.render import render_run  # noqa: PLC0415
-    from nucleate.engine.runner import execute  # noqa: PLC0415
-    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
-    from nucleate.errors import NucleateError  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
+    from nucleate.engine.render import render_run
+    from nucleate.engine.runner import execute
+    from nucleate.engine.spec import RunSpec
+    from nucleate.errors import NucleateError
 
     packed = build_box(kind, rundir.parent / f"{rundir.name}_box", seed)
     if not (rundir / "model_devi.out").is_file():

@@ -17,7 +17,6 @@ Work folder layout (every file is written atomically; a stage skips what already
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -120,7 +119,7 @@ class Pipeline:
 
     def _sample_thermal(self, frames_dir: Path) -> None:
         """GFN2-xTB Langevin MD of each small kind's carved cluster (or bare molecule), 300 or 450 K."""
-        from nucleate.models.pipeline.xtb_md import xtb_md_frames  # noqa: PLC0415
+        from nucleate.models.pipeline.xtb_md import xtb_md_frames
 
         if not self.scale.thermal_frames:
             return
@@ -220,7 +219,7 @@ class Pipeline:
         return files
 
     def label(self, r: int) -> None:
-        from nucleate.models.pipeline.xtb import xtb_label  # noqa: PLC0415
+        from nucleate.models.pipeline.xtb import xtb_label
 
         for frames_path in self.frame_files(r):
             labels_path = frames_path.parent.parent / "labels" / frames_path.name
@@ -243,7 +242,7 @@ class Pipeline:
             self._label_cp2k()
 
     def _label_cp2k(self) -> None:
-        from nucleate.models.pipeline.cp2k import cp2k_executable, cp2k_label  # noqa: PLC0415
+        from nucleate.models.pipeline.cp2k import cp2k_executable, cp2k_label
 
         frames_path = self.work / "cp2k" / "frames" / "AgL_cp2k.npz"
         if cp2k_executable() is None:
@@ -301,7 +300,7 @@ class Pipeline:
             if model.is_file():
                 continue
             began = time.perf_counter()
-            from nucleate.models.pipeline.train import train_model  # noqa: PLC0415
+            from nucleate.models.pipeline.train import train_model
 
             train_model(model.parent, systems, validation, steps=self.scale.train_steps, seed=self.seed + 1000 * r + k)
             self.log(f"train round {r} model {k}: {self.scale.train_steps} steps on {len(systems)} systems "
@@ -310,7 +309,7 @@ class Pipeline:
     # ------------------------------------------------------------------ test
     def train_final(self) -> Path:
         """The shipped model, compressed (final/model_compressed.pb; final/model.pb is the plain frozen one)."""
-        from nucleate.models.pipeline.train import compress_model, train_model  # noqa: PLC0415
+        from nucleate.models.pipeline.train import compress_model, train_model
 
         model = self.work / "final" / "model.pb"
         if not model.is_file():
@@ -323,9 +322,9 @@ class Pipeline:
 
 def _without_runaway_labels(frames: FrameSet, labels: Labels, path: Path, log) -> Labels:
     """A thermal trajectory's labels without the frames whose energy ran away (xtb_md.runaway_frames)."""
-    import re  # noqa: PLC0415
+    import re
 
-    from nucleate.models.pipeline.xtb_md import runaway_frames  # noqa: PLC0415
+    from nucleate.models.pipeline.xtb_md import runaway_frames
 
     found = re.search(r"MD ([0-9.]+) K", frames.origins[0]) if frames.origins else None
     if found is None:

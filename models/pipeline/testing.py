@@ -15,7 +15,7 @@ from nucleate.errors import NucleateError
 from nucleate.geometry import minimum_image
 from nucleate.models.pipeline import evaluate
 from nucleate.models.pipeline.frames import FrameSet, Labels
-from nucleate.models.pipeline.recipe import KINDS, TYPE_MAP, kind
+from nucleate.models.pipeline.recipe import KINDS, TYPE_MAP
 from nucleate.models.pipeline.stages import Pipeline
 
 STABILITY_BOXES = ("ag6/monomer_dimer", "ag6/ag6l6_methanol")
@@ -25,7 +25,7 @@ WATCH_POLL_S = 20.0  # seconds between looks at a running stability check's traj
 
 
 def accuracy(p: Pipeline, model: Path) -> dict:
-    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+    from nucleate.models.pipeline.train import dp_test
 
     systems = p.test_systems()
     outdir = p.work / "final" / "test"
@@ -41,7 +41,7 @@ def accuracy(p: Pipeline, model: Path) -> dict:
 def compression_error(p: Pipeline, model: Path) -> float:
     """Largest force difference (eV/A) between the compressed model and the plain frozen one (final/model.pb)
     on the held-out frames; `accuracy` has already run dp test of the compressed one into final/test."""
-    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+    from nucleate.models.pipeline.train import dp_test
 
     plain = model.parent / "model.pb"
     systems = p.test_systems()
@@ -59,8 +59,8 @@ def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
     path = p.work / "cp2k" / "cp2k_labels.npz"
     if not path.is_file():
         return None
-    from nucleate.models.pipeline.frames import write_deepmd_system  # noqa: PLC0415
-    from nucleate.models.pipeline.train import dp_test  # noqa: PLC0415
+    from nucleate.models.pipeline.frames import write_deepmd_system
+    from nucleate.models.pipeline.train import dp_test
 
     frames = FrameSet.load(p.work / "cp2k" / "frames" / "AgL_cp2k.npz")
     cp2k = Labels.load(path)
@@ -85,10 +85,10 @@ def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
 def _stability_run(preset: str, data: str, groups: str, model: str, rundir: str, steps: int, dump: int,
                    minimize_iterations: int = 0) -> dict:
     """One NVT check in its own process (spawned: LAMMPS and TensorFlow are never forked)."""
-    from nucleate.engine.render import render_run  # noqa: PLC0415
-    from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
-    from nucleate.engine.runner import execute  # noqa: PLC0415
-    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.engine.render import render_run
+    from nucleate.engine.rundir import RunDirectory
+    from nucleate.engine.runner import execute
+    from nucleate.engine.spec import RunSpec
 
     spec = RunSpec.from_dict({
         "system": {"data": data, "groups": groups, "type_map": TYPE_MAP},
@@ -115,9 +115,9 @@ def stability(p: Pipeline, model: Path) -> dict:
 
     The boxes run side by side, one process (one core) each; a box whose methanol breaks is stopped
     there (see _run_watched)."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.models.pipeline.recipe import Kind  # noqa: PLC0415
-    from nucleate.models.pipeline.sampling import build_box  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
+    from nucleate.models.pipeline.recipe import Kind
+    from nucleate.models.pipeline.sampling import build_box
 
     steps = max(2, int(round(p.scale.stability_ps * 1000 / TIMESTEP_FS)))
     dump = max(1, steps // 200)
@@ -138,7 +138,7 @@ def stability(p: Pipeline, model: Path) -> dict:
             (pending[name][1] / "result.json").write_text(json.dumps(result, indent=1) + "\n")
             p.log(f"stability {name}: {result}")
     out = {}
-    for name, (preset, rundir, packed) in boxes.items():
+    for name, (_preset, rundir, packed) in boxes.items():
         result = json.loads((rundir / "result.json").read_text())
         frames = read_dump_frames(scan_dump(rundir / "traj.lammpstrj"))[0].astype(float)
         result.update(evaluate.methanol_damage(frames, packed.box, packed.elements, packed.molecules, packed.solvent))
@@ -158,7 +158,7 @@ def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -
     the first dumped frame with a broken methanol bond. A 20 ps check of a failing model otherwise holds
     a core for an hour after its answer is known. The dump up to that frame is kept (the engine never
     truncates its output)."""
-    import multiprocessing  # noqa: PLC0415
+    import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # LAMMPS and TensorFlow are never forked
     procs, began, started = {}, time.perf_counter(), time.time()
@@ -202,7 +202,7 @@ def _run_watched(runs: dict, poll_s: float = WATCH_POLL_S, watch: bool = True) -
 def _first_broken_frame(trajectory: Path, packed, not_before: float = 0.0) -> tuple[int, int] | None:
     """(step, broken bonds) of the first dumped frame with a broken methanol bond, or None; a file last
     written before `not_before` (epoch s) is a previous run's, about to be replaced, and is not read."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
 
     if not trajectory.is_file() or trajectory.stat().st_size == 0 or trajectory.stat().st_mtime < not_before:
         return None
@@ -224,8 +224,8 @@ def _core(x: np.ndarray, packed) -> dict:
 
 
 def _kde_maxima(rundir: Path) -> dict:
-    from nucleate.analysis.trajectory import structure_kde  # noqa: PLC0415
-    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory import structure_kde
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     results = structure_kde(Run(RunFiles.locate(rundir)), angles=[])
     return {label: [float(m) for m in result.maxima] for label, result in results.items()}
@@ -256,10 +256,10 @@ def frames_by_round(p: Pipeline) -> list[int]:
 
 
 def run_test(p: Pipeline, output: Path | None) -> dict:
-    from nucleate.models.pipeline.card import write_model_card  # noqa: PLC0415
-    from nucleate.models.pipeline.cp2k import cp2k_version  # noqa: PLC0415
-    from nucleate.models.pipeline.train import COMPRESS_STRIDE, training_config  # noqa: PLC0415
-    from nucleate.models.pipeline.xtb import tblite_version  # noqa: PLC0415
+    from nucleate.models.pipeline.card import write_model_card
+    from nucleate.models.pipeline.cp2k import cp2k_version
+    from nucleate.models.pipeline.train import COMPRESS_STRIDE, training_config
+    from nucleate.models.pipeline.xtb import tblite_version
 
     began = time.perf_counter()
     model = p.train_final()

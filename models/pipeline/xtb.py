@@ -36,14 +36,14 @@ class XtbResult:
 
 
 def tblite_version() -> str:
-    from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import version
 
     return version("tblite")
 
 
 def xtb_label(elements, positions_angstrom: np.ndarray, charge: int = 0) -> XtbResult:
     """GFN2-xTB energy (eV) and forces (eV/A) of one non-periodic configuration."""
-    from tblite.interface import Calculator  # noqa: PLC0415  (loads the compiled library)
+    from tblite.interface import Calculator
 
     numbers = np.array([ATOMIC_NUMBERS[el] for el in elements])
     bohr = np.asarray(positions_angstrom, float) / BOHR_ANGSTROM

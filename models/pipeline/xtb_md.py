@@ -28,10 +28,10 @@ def xtb_md_frames(elements: list[str], positions_angstrom: np.ndarray, *, steps:
 
     Stops early, keeping the frames before it, if the SCF fails or the energy runs away (see
     `runaway`): configurations xTB cannot describe."""
-    from ase import Atoms, units  # noqa: PLC0415
-    from ase.md.langevin import Langevin  # noqa: PLC0415
-    from ase.md.velocitydistribution import Stationary, thermalize_momenta  # noqa: PLC0415
-    from tblite.ase import TBLite  # noqa: PLC0415
+    from ase import Atoms, units
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+    from tblite.ase import TBLite
 
     rng = np.random.default_rng(seed)
     atoms = Atoms(symbols=list(elements), positions=np.asarray(positions_angstrom, float))

@@ -29,7 +29,7 @@ def _finite(value) -> float | None:
 
 def _note_figure(path: Path, text: str) -> Path:
     """A placeholder figure that says why the real one could not be drawn (a short run, a failed one)."""
-    from nucleate.analysis.plot_traj import _pyplot  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 2.5))
@@ -44,15 +44,15 @@ def _note_figure(path: Path, text: str) -> Path:
 # --------------------------------------------------------------------------- biased runs
 def _colvar(rundir: Path):
     """The run's COLVAR (units from its manifest) and k_B T in its energy unit."""
-    from nucleate.analysis.plumed_files import read_plumed  # noqa: PLC0415
-    from nucleate.analysis.reweight import kt_from  # noqa: PLC0415
+    from nucleate.analysis.plumed_files import read_plumed
+    from nucleate.analysis.reweight import kt_from
 
     table = read_plumed([rundir / "COLVAR"])
     return table, kt_from(TEMPERATURE_K, None, table.units.energy)
 
 
 def _reweighter(table, cvs: list[str], kt: float):
-    from nucleate.analysis.reweight import Reweighter  # noqa: PLC0415
+    from nucleate.analysis.reweight import Reweighter
 
     # every bias acting on the run: WT-MetaD (minus c(t), from its rct column), walls, restraint
     biases = [f for f in table.fields if f.endswith(".bias")]
@@ -84,7 +84,7 @@ def _fes_1d_blocks(table, cv: str, kt: float, blocks: int = 5):
 def _basins_and_path(fes, kt: float, start_point, end_rule):
     """Basins of a 2D FES and the minimum free-energy path from the basin nearest `start_point`
     to the basin chosen by end_rule(basins)."""
-    from nucleate.analysis.basins import find_basins, minimum_free_energy_path  # noqa: PLC0415
+    from nucleate.analysis.basins import find_basins, minimum_free_energy_path
 
     basins = find_basins(fes, kt=kt)
     if not basins:
@@ -107,8 +107,8 @@ def _spans(fes) -> np.ndarray:
 def monomer_dimer(rundir: Path, figures: Path) -> dict:
     """(s1, s2) FES, states D (monomers) and A (dimer), Delta G(A - D) against time, the barrier along
     the minimum free-energy path, and the Ag1-Ag2 distance in each state."""
-    from nucleate.analysis.basins import BasinRegion, delta_g_vs_time  # noqa: PLC0415
-    from nucleate.analysis.plot_fes import plot_delta_g, plot_fes_1d, plot_fes_2d  # noqa: PLC0415
+    from nucleate.analysis.basins import BasinRegion, delta_g_vs_time
+    from nucleate.analysis.plot_fes import plot_delta_g, plot_fes_1d, plot_fes_2d
 
     table, kt = _colvar(rundir)
     reweighter = _reweighter(table, ["s1", "s2"], kt)
@@ -148,7 +148,7 @@ def monomer_dimer(rundir: Path, figures: Path) -> dict:
 def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
     """Reweighted mean Ag1-Ag2 distance (A) in D (s1 <= 1) and in A/B/C (s1 >= 2), from the dump frames
     that share a step with a COLVAR row."""
-    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     run = Run(RunFiles.locate(rundir))
     a1, a2 = run.ids("mol1_Ag")[0] - 1, run.ids("mol2_Ag")[0] - 1
@@ -183,7 +183,7 @@ def state_means(distances: np.ndarray, s1: np.ndarray, logw: np.ndarray) -> dict
 def dimer_octahedral(rundir: Path, figures: Path) -> dict:
     """(s3, s4) FES, basins, minimum free-energy path from the dispersed start to the most aggregated
     basin, and whether the path is L-shaped (the solvent leaves before the dimers reorganise)."""
-    from nucleate.analysis.plot_fes import plot_fes_2d  # noqa: PLC0415
+    from nucleate.analysis.plot_fes import plot_fes_2d
 
     table, kt = _colvar(rundir)
     reweighter = _reweighter(table, ["s3", "s4"], kt)
@@ -217,9 +217,9 @@ def _drying_first(points: np.ndarray) -> float | None:
 # --------------------------------------------------------------------------- unbiased runs
 def ag6l6(rundir: Path, figures: Path) -> dict:
     """KDE of the study's distances and angles, and how often the Ag6 core is a complete octahedron."""
-    from nucleate.analysis.plot_traj import plot_kde_panels  # noqa: PLC0415
-    from nucleate.analysis.trajectory import nuclei, structure_kde  # noqa: PLC0415
-    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import plot_kde_panels
+    from nucleate.analysis.trajectory import nuclei, structure_kde
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     run = Run(RunFiles.locate(rundir))
     kdes = structure_kde(run)
@@ -234,10 +234,10 @@ def ag6l6(rundir: Path, figures: Path) -> dict:
 def dimers30(rundir: Path, figures: Path) -> dict:
     """Nuclei against time (largest cluster, complete octahedra), the Ag-Ag coordination number, and the
     Ag and methanol-O coordination around the nucleation point (Ag centre of the final largest nucleus)."""
-    from nucleate.analysis.plot_traj import plot_nuclei, plot_time_series  # noqa: PLC0415
-    from nucleate.analysis.switching import RationalSwitch  # noqa: PLC0415
-    from nucleate.analysis.trajectory import coordination_series, nuclei  # noqa: PLC0415
-    from nucleate.analysis.trajectory.io import Run, RunFiles  # noqa: PLC0415
+    from nucleate.analysis.plot_traj import plot_nuclei, plot_time_series
+    from nucleate.analysis.switching import RationalSwitch
+    from nucleate.analysis.trajectory import coordination_series, nuclei
+    from nucleate.analysis.trajectory.io import Run, RunFiles
 
     run = Run(RunFiles.locate(rundir))
     found = nuclei(run, "Ag", cutoff=AG_CLUSTER_CUTOFF_A)
@@ -265,9 +265,9 @@ def dimers30(rundir: Path, figures: Path) -> dict:
 
 def _nucleation_point(run) -> np.ndarray:
     """Centre (A, minimum image) of the Ag atoms of the largest Ag cluster in the last frame."""
-    from MDAnalysis.lib.distances import distance_array  # noqa: PLC0415
+    from MDAnalysis.lib.distances import distance_array
 
-    from nucleate.analysis.trajectory.clusters import contact_clusters  # noqa: PLC0415
+    from nucleate.analysis.trajectory.clusters import contact_clusters
 
     silver = run.atoms("Ag")
     ts = run.universe.trajectory[-1]
@@ -282,9 +282,9 @@ def methanol_integrity(rundir: Path) -> dict:
     """Whether the model kept the solvent chemically intact: per frame, methanol bonds past their limit
     (C-H 1.5, C-O 1.8, O-H 1.3 A) and hydroxyl H nearer to a foreign O. A run that breaks methanol
     measures the model's failure, not the study's chemistry; the report says so next to its numbers."""
-    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump  # noqa: PLC0415
-    from nucleate.models.pipeline.evaluate import methanol_damage_by_frame  # noqa: PLC0415
-    from nucleate.models.pipeline.sampling import read_box  # noqa: PLC0415
+    from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
+    from nucleate.models.pipeline.evaluate import methanol_damage_by_frame
+    from nucleate.models.pipeline.sampling import read_box
 
     box = read_box(rundir / "system.data", rundir / "groups.json")
     scan = scan_dump(rundir / "traj.lammpstrj")

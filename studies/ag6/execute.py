@@ -45,7 +45,7 @@ def open_folder(outdir: Path, scale: str, model: Path) -> dict:
 
 def box(sim: Simulation, outdir: Path) -> tuple[Path, Path]:
     """(data file, groups file) of the simulation's starting box, built once with the simulation's seed."""
-    from nucleate.systems import build  # noqa: PLC0415
+    from nucleate.systems import build
 
     folder = outdir / "boxes" / sim.name
     if not (folder / "build.json").is_file():
@@ -57,8 +57,8 @@ def run_simulation(name: str, outdir: str, scale: str, model: str, log_file: str
     """Run (or reuse, or continue) one simulation; returns its status dict (also written to status.json).
 
     A top-level function of plain arguments so that it can run in a spawned worker process."""
-    from nucleate.engine.rundir import RunDirectory  # noqa: PLC0415
-    from nucleate.engine.runner import execute  # noqa: PLC0415
+    from nucleate.engine.rundir import RunDirectory
+    from nucleate.engine.runner import execute
     sim, outdir = simulation(name), Path(outdir)
     rundir = outdir / "runs" / name
     target = sim.steps[scale]
@@ -93,9 +93,9 @@ def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = Fa
     """Build the simulation's box, prepare its start (relaxed, then brought to temperature with the preset's
     walls: nucleate.engine.prepare, in DIR/prepared/<name>/) and render its run directory from the prepared
     box (again when `fresh`); returns the run directory."""
-    from nucleate.engine.prepare import prepare as prepare_start  # noqa: PLC0415
-    from nucleate.engine.render import render_run  # noqa: PLC0415
-    from nucleate.engine.spec import RunSpec  # noqa: PLC0415
+    from nucleate.engine.prepare import prepare as prepare_start
+    from nucleate.engine.render import render_run
+    from nucleate.engine.spec import RunSpec
 
     sim, rundir = simulation(name), outdir / "runs" / name
     if fresh or not (rundir / "manifest.json").is_file():
@@ -111,7 +111,7 @@ def prepare(name: str, outdir: Path, scale: str, model: str, *, fresh: bool = Fa
 
 def preparation_of(name: str, outdir: Path) -> str | None:
     """How the simulation's start was prepared, in one line (from DIR/prepared/<name>/prepare.json)."""
-    from nucleate.engine.prepare import RECORD, describe  # noqa: PLC0415
+    from nucleate.engine.prepare import RECORD, describe
 
     path = outdir / "prepared" / name / RECORD
     if not path.is_file():
@@ -122,8 +122,8 @@ def preparation_of(name: str, outdir: Path) -> str | None:
 def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], machine: str, log=print) -> dict[str, dict]:
     """The simulations as one campaign (nucleate.launch) on a machine profile, followed to the end;
     returns their status by name, as run_all does."""
-    from nucleate.launch.campaign import Campaign  # noqa: PLC0415
-    from nucleate.launch.profile import load_profile  # noqa: PLC0415
+    from nucleate.launch.campaign import Campaign
+    from nucleate.launch.profile import load_profile
 
     profile = load_profile(machine)
     folder = outdir / "campaign"
@@ -207,8 +207,8 @@ def run_all(outdir: Path, scale: str, model: Path, names: list[str], jobs: int =
                 stop.requested |= statuses[name]["state"] == "interrupted"
                 log(f"reproduce ag6: {name}: {_describe(statuses[name])}")
             return statuses, stop.requested
-        import multiprocessing  # noqa: PLC0415
-        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         # longest first, so that the workers finish together; each worker logs its progress to a file
         order = sorted(names, key=lambda n: -_cost(n, scale))

@@ -33,7 +33,7 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
             raise NucleateError(f"--only {name}: no such simulation; choose from {', '.join(names)}")
     wanted = list(only) if only else names
     if model is None:
-        from nucleate.models import ag6_model_path  # noqa: PLC0415
+        from nucleate.models import ag6_model_path
 
         model = ag6_model_path()
     model, outdir = Path(model), Path(outdir)
@@ -58,7 +58,7 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
     for sim in SIMULATIONS:
         if sim.name in statuses:
             results[sim.name] = _analyse(sim.name, outdir, log)
-    from nucleate.units import kbt  # noqa: PLC0415
+    from nucleate.units import kbt
 
     lengths_ps = {n: st.get("end_step", 0) * 0.5e-3 for n, st in statuses.items()}
     rows = study_rows(results, lengths_ps, kbt(TEMPERATURE_K, "kcal/mol"))

@@ -169,8 +169,11 @@ def ag6l6() -> tuple[list[str], np.ndarray, Fit]:
         s = mid + 2.0 * mid / np.linalg.norm(mid)
         n = c + 2.28 * (0.6 * c / np.linalg.norm(c) + 0.8 * out) / np.linalg.norm(0.6 * c / np.linalg.norm(c) + 0.8 * out)
         cc = (s + n) / 2 + 1.0 * out
-        s_pos.append(s); n_pos.append(n); c_pos.append(cc)
-        hc_pos.append(cc + 1.09 * out); hn_pos.append(n + 1.02 * out)
+        s_pos.append(s)
+        n_pos.append(n)
+        c_pos.append(cc)
+        hc_pos.append(cc + 1.09 * out)
+        hn_pos.append(n + 1.02 * out)
         links.append((ia, ib, ic))
     el = ["Ag"] * 6 + ["S"] * 6 + ["N"] * 6 + ["C"] * 6 + ["H"] * 12
     guess = np.array(ag + s_pos + n_pos + c_pos + hc_pos + hn_pos)
@@ -191,8 +194,8 @@ def ag6l6() -> tuple[list[str], np.ndarray, Fit]:
 
 def relax_gfn2(elements: list[str], x: np.ndarray, fmax_ev_a: float = 0.01) -> tuple[np.ndarray, float, str]:
     """GFN2-xTB vacuum relaxation; returns positions (A), energy (eV), tblite version."""
-    from importlib.metadata import version  # noqa: PLC0415
-    from tblite.interface import Calculator  # noqa: PLC0415
+    from importlib.metadata import version
+    from tblite.interface import Calculator
 
     numbers = np.array([{"H": 1, "C": 6, "N": 7, "O": 8, "S": 16, "Ag": 47}[e] for e in elements])
 
