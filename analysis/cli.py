@@ -1,4 +1,4 @@
-"""`nucleate fes | reweight | deltag | basins | plot`: free energies without writing Python.
+"""`nucleate fes | reweight | deltag | basins | frames | plot`: free energies without writing Python.
 
 Only argparse is imported here; numpy/pandas/matplotlib load inside the commands, and nothing
 here imports LAMMPS, DeePMD or TensorFlow.
@@ -142,6 +142,21 @@ def register(sub) -> None:
     _accept_negative_lists(bas)
     bas.set_defaults(func=run_basins)
 
+    fr = sub.add_parser("frames", help="the trajectory frames whose CVs fall in a basin",
+                        description="List the COLVAR rows inside each basin (a box in CV space, as deltag takes it) "
+                                    "and the trajectory frame at the same MD step: the structures of a minimum.")
+    fr.add_argument("colvar", type=Path, help="COLVAR of a run (a run directory's: its manifest gives the timestep "
+                    "and its traj.lammpstrj the frames)")
+    fr.add_argument("--cv", required=True, help="CV column(s): A or A,B")
+    fr.add_argument("--basin", action="append", required=True,
+                    help="NAME=lo:hi (1 CV) or NAME=lo:hi,lo:hi (2 CVs); repeat for several basins")
+    fr.add_argument("--trajectory", type=Path, help="LAMMPS dump (default: traj.lammpstrj beside the COLVAR)")
+    fr.add_argument("--timestep-fs", type=finite_float, help="MD timestep in fs (default: the run's manifest.json)")
+    fr.add_argument("--input-units", help="units of the COLVAR (default: the run's manifest.json or plumed.dat)")
+    fr.add_argument("-o", "--output", required=True, type=Path, help="table of the frames (text)")
+    _accept_negative_lists(fr)
+    fr.set_defaults(func=run_frames)
+
     plot = sub.add_parser("plot", help="plot a FES grid file (PNG or SVG)")
     plot.add_argument("grid", type=Path)
     plot.add_argument("-o", "--output", type=Path, help="image file (.png or .svg); default GRID.png")
@@ -264,6 +279,46 @@ def run_reweight(args) -> int:
     title = _weights_summary(result) + ("\nweights dominated by a few samples (see the file header)"
                                         if result.warning else "")
     _finish(result.fes, args, {"title": title})
+    return 0
+
+
+def run_frames(args) -> int:
+    import json
+
+    from nucleate.analysis.basin_frames import frames_in_basins, write_frames
+    from nucleate.analysis.basins import parse_region
+    from nucleate.analysis.cli_weights import read_colvar
+    from nucleate.units import time_factor
+
+    check_output(args.output)
+    cvs = [c for c in args.cv.split(",") if c]
+    table = read_colvar([args.colvar], cvs, args.input_units, [])
+    regions = [parse_region(b, len(cvs)) for b in args.basin]
+    folder = args.colvar.parent
+    timestep_fs = args.timestep_fs
+    manifest = folder / "manifest.json"
+    if timestep_fs is None and manifest.is_file():
+        timestep_fs = float(json.loads(manifest.read_text())["timestep_fs"])
+    dump = args.trajectory or (folder / "traj.lammpstrj" if (folder / "traj.lammpstrj").is_file() else None)
+    dump_steps = None
+    if dump is not None:
+        from nucleate.analysis.trajectory.io import scan_dump
+
+        dump_steps = scan_dump(dump).steps
+    if dump is not None and timestep_fs is None:
+        raise NucleateError(f"{args.colvar}: no manifest.json beside it; give the run's --timestep-fs to match "
+                            f"its rows to the frames of {dump}")
+    timestep = None if timestep_fs is None else timestep_fs * time_factor("fs", table.units.time)
+    values = [table.column(c) for c in cvs]
+    import numpy as np
+
+    hits = frames_in_basins(table.column("time"), np.column_stack(values), regions, timestep=timestep,
+                            dump_steps=dump_steps)
+    write_frames(args.output, hits, cvs, table.units.time, table.describe())
+    for hit in hits:
+        print(f"basin {hit.basin}: {len(hit.times)} COLVAR rows, {hit.n_frames} trajectory frames"
+              + (f" (first at step {int(hit.steps[hit.frames >= 0][0])})" if hit.n_frames else ""))
+    print(f"wrote {args.output}")
     return 0
 
 

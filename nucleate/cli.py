@@ -34,7 +34,7 @@ _COMMAND_MODULES = [
 
 # Commands whose module is known without importing the others: `nucleate reweight ...` builds a
 # command table of that module alone (the whole table imports every subpackage's CLI, ~0.2 s).
-_COMMAND_OWNER = {name: "nucleate.analysis.cli" for name in ("fes", "reweight", "deltag", "basins", "plot")}
+_COMMAND_OWNER = {name: "nucleate.analysis.cli" for name in ("fes", "reweight", "deltag", "basins", "frames", "plot")}
 
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
