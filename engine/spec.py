@@ -145,7 +145,7 @@ class RunSpec:
         sys_d = section("system", required=True)
         if "data" not in sys_d:
             raise NucleateError(f"{where}: system.data (the LAMMPS data file) is required")
-        _reject_unknown(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
+        check.known_keys(sys_d, {"data", "type_map", "groups"}, f"{where}: system")
         groups = resolve(sys_d["groups"], "system.groups") if sys_d.get("groups") else None
         type_map = sys_d.get("type_map")
         system = SystemSpec(
@@ -158,11 +158,11 @@ class RunSpec:
         pot_d = section("potential")
         if not pot_d:
             raise NucleateError(_no_potential_message(where))
-        _reject_unknown(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
+        check.known_keys(pot_d, {"deepmd", "model_deviation", "pair_style", "pair_coeff"}, f"{where}: potential")
         deviation = pot_d.get("model_deviation") or {}
         if not isinstance(deviation, dict):
             raise NucleateError(f"{where}: potential.model_deviation must be a mapping, got {deviation!r}")
-        _reject_unknown(deviation, {"out_freq", "out_file", "atomic"}, f"{where}: potential.model_deviation")
+        check.known_keys(deviation, {"out_freq", "out_file", "atomic"}, f"{where}: potential.model_deviation")
         models = pot_d.get("deepmd") or []
         if isinstance(models, Path):
             models = [models]
@@ -174,10 +174,10 @@ class RunSpec:
         )
 
         md_d = section("md")
-        _reject_unknown(md_d, set(MDSpec.__dataclass_fields__), f"{where}: md")
+        check.known_keys(md_d, set(MDSpec.__dataclass_fields__), f"{where}: md")
         md = MDSpec(**md_d)
         out_d = section("output")
-        _reject_unknown(out_d, set(OutputSpec.__dataclass_fields__), f"{where}: output")
+        check.known_keys(out_d, set(OutputSpec.__dataclass_fields__), f"{where}: output")
         output = OutputSpec(**out_d)
 
         plumed = data.get("plumed")
@@ -338,12 +338,6 @@ def _seed(value, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 900_000_000:
         raise NucleateError(f"{key} must be an integer between 1 and 899999999 (LAMMPS's limit), got {value!r}")
     return value
-
-
-def _reject_unknown(section: dict, known: set[str], where: str) -> None:
-    unknown = set(section) - known
-    if unknown:
-        raise NucleateError(f"{where}: unknown key(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
 
 
 def _check_readable(path: Path, what: str) -> None:

@@ -172,7 +172,7 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
     if not isinstance(data, dict):
         raise NucleateError(f"{source}: a machine profile is a mapping of keys ({', '.join(sorted(_TOP))})")
     check.no_control_chars_anywhere(data, source)
-    _known(data, _TOP, source)
+    check.known_keys(data, _TOP, source)
     scheduler = data.get("scheduler", "shell")
     if scheduler not in SCHEDULERS:
         raise NucleateError(f"{source}: scheduler {scheduler!r} is not one of {', '.join(SCHEDULERS)}")
@@ -184,7 +184,7 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
     res = data.get("resources") or {}
     if not isinstance(res, dict):
         raise NucleateError(f"{source}: resources must be a mapping")
-    _known(res, _RESOURCES, f"{source}: resources")
+    check.known_keys(res, _RESOURCES, f"{source}: resources")
     key = f"{source}: resources"
     resources = Resources(
         partition=_queue(res.get("partition") or "", f"{key}.partition"),
@@ -232,7 +232,7 @@ def _ssh_target(data: dict, source: str) -> SSHTarget | None:
     if not isinstance(section, dict):
         raise NucleateError(f"{key}: context 'ssh' needs an ssh: mapping with host, user and remote_root "
                             "(and optionally port, key_file)")
-    _known(section, _SSH, key)
+    check.known_keys(section, _SSH, key)
     for required in ("host", "user", "remote_root"):
         if section.get(required) in (None, ""):
             raise NucleateError(f"{key}.{required} is required with context 'ssh'")
@@ -278,12 +278,6 @@ def duration(value, key: str, *, allow_zero: bool = False) -> int:
 
 def _hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def _known(section: dict, known: set[str], where: str) -> None:
-    unknown = sorted(str(k) for k in set(section) - known)
-    if unknown:
-        raise NucleateError(f"{where}: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
 
 
 def _list(value, key: str) -> list:

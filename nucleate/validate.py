@@ -27,6 +27,7 @@ import math
 import re
 import unicodedata
 from pathlib import PurePosixPath
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -63,6 +64,15 @@ def forbidden_char(text: str) -> str | None:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             return char
     return None
+
+
+def known_keys(mapping: Any, allowed, where: str) -> None:
+    """The one check for keys a section does not know: `WHERE: unknown key(s) a, b; allowed: ...`."""
+    if not isinstance(mapping, Mapping):
+        raise NucleateError(f"{where}: expected a mapping of keys, got {mapping!r}")
+    unknown = sorted(str(k) for k in set(mapping) - set(allowed))
+    if unknown:
+        raise NucleateError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
 def no_control_chars(value: str, key: str) -> str:

@@ -13,18 +13,11 @@ from typing import Any, Mapping
 
 from nucleate import validate as check
 from nucleate.errors import NucleateError
+from nucleate.validate import known_keys as check_keys  # noqa: F401  (used across plumed_cvs)
 
 # YAML 1.1 reads 1e-3 (no dot) as a string, so numbers may come as text; only plain decimal
 # notation is taken (float() would also accept "nan", "1_0" and surrounding spaces)
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def check_keys(entry: Mapping, allowed: set[str], where: str) -> None:
-    if not isinstance(entry, Mapping):
-        raise NucleateError(f"{where}: expected a mapping of keys, got {entry!r}")
-    unknown = sorted(set(entry) - allowed)
-    if unknown:
-        raise NucleateError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
 def require(entry: Mapping, key: str, where: str) -> Any:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.validate import load_document, load_yaml, no_control_chars
+from nucleate.validate import known_keys, load_document, load_yaml, no_control_chars
 
 from .library import molecule
 
@@ -84,12 +84,6 @@ class SystemSpec:
         }
 
 
-def _check_keys(where: str, data: dict, allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise NucleateError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-
-
 def _number(where: str, value, kind=float, positive=True):
     if isinstance(value, bool):  # YAML's `true` is not 1
         raise NucleateError(f"{where}: {value!r} is not a {'whole number' if kind is int else 'number'}")
@@ -109,7 +103,7 @@ def _number(where: str, value, kind=float, positive=True):
 def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
     if not isinstance(data, dict):
         raise NucleateError(f"{source}: a system spec must be a mapping with box, solutes and solvent")
-    _check_keys(source, data, _SPEC_KEYS)
+    known_keys(data, _SPEC_KEYS, source)
     if "box" not in data:
         raise NucleateError(f"{source}: missing 'box' (edge length in A, or [x, y, z])")
     box = data["box"] if isinstance(data["box"], (list, tuple)) else [data["box"]] * 3
@@ -121,7 +115,7 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
         where = f"{source}: solutes[{k}]"
         if not isinstance(item, dict) or "molecule" not in item:
             raise NucleateError(f"{where}: each solute needs at least 'molecule' (and count, placement)")
-        _check_keys(where, item, _SOLUTE_KEYS)
+        known_keys(item, _SOLUTE_KEYS, where)
         molecule(item["molecule"])  # unknown names fail here, listing the library
         placement = item.get("placement", "center")
         if placement not in PLACEMENTS:
@@ -140,7 +134,7 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
         where = f"{source}: solvent"
         if not isinstance(item, dict):
             raise NucleateError(f"{where}: give a mapping such as {{molecule: methanol, density: liquid}}")
-        _check_keys(where, item, _SOLVENT_KEYS)
+        known_keys(item, _SOLVENT_KEYS, where)
         name = item.get("molecule", "methanol")
         mol = molecule(name)
         if ("count" in item) == ("density" in item):

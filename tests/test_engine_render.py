@@ -106,6 +106,6 @@ def test_model_deviation_line(tmp_path):
     assert "pair_coeff      * * Ag" in text
     spec.potential.model_deviation["atomic"] = True
     assert "out_file md.out atomic\n" in lammps_input(spec, mode="hpc", has_plumed=False)
-    with pytest.raises(NucleateError, match=r"potential.model_deviation: unknown key\(s\) \['per_atom'\]"):
+    with pytest.raises(NucleateError, match=r"potential.model_deviation: unknown key\(s\) per_atom"):
         RunSpec.from_dict(toy_spec(tmp_path, data, plumed=None, type_map=["Ag"], potential={
             "deepmd": [str(m1), str(m2)], "model_deviation": {"per_atom": True}}))

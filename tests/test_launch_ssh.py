@@ -116,7 +116,7 @@ def test_a_missing_remote_root_is_a_one_line_error(tmp_path, ssh_server):
     ({"host": "h", "user": "a", "remote_root": "/x", "port": "22"}, "ssh.port must be an integer"),
     ({"host": "a@h", "user": "a", "remote_root": "/x"}, "ssh.host: 'a@h' is not a host name"),
     ({"host": "h", "user": "a b", "remote_root": "/x"}, "ssh.user: 'a b' is not a user name"),
-    ({"host": "h", "user": "a", "remote_root": "/x", "password": "p"}, "unknown key(s) ['password']"),
+    ({"host": "h", "user": "a", "remote_root": "/x", "password": "p"}, "unknown key(s) password"),
 ])
 def test_bad_ssh_profiles_are_refused_naming_file_and_key(tmp_path, ssh, message):
     path = tmp_path / "bad.yaml"
