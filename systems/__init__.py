@@ -10,11 +10,11 @@ from .groups import Groups
 from .lammps_data import DataFile, read_data, write_data
 
 __all__ = ["Groups", "DataFile", "read_data", "write_data", "build", "BuiltSystem", "import_data", "import_system",
-           "presets", "molecule", "molecule_names", "load_spec"]
+           "presets", "molecule", "molecule_names", "load_box_spec"]
 
 
 _LAZY = {"build": "builder", "BuiltSystem": "builder", "import_data": "importer", "import_system": "importer",
-         "presets": "spec", "load_spec": "spec", "molecule": "library", "molecule_names": "library"}
+         "presets": "spec", "load_box_spec": "spec", "molecule": "library", "molecule_names": "library"}
 
 
 def __getattr__(name):

@@ -25,7 +25,7 @@ from .lammps_data import DataFile, write_data
 from .library import molecule, vdw_volume
 from .packing import pack_solvent
 from .placement import place_center, place_dispersed
-from .spec import SystemSpec, load_spec
+from .spec import BoxSpec, load_box_spec
 from .topology import MoleculeRecord, closest_intermolecular, make_groups
 
 AVOGADRO = 6.02214076e23
@@ -64,12 +64,12 @@ class BuiltSystem:
                 + (f"\n{self.start_bias.preset}: {self.start_bias.describe()}" if self.start_bias else ""))
 
 
-def free_volume_A3(spec: SystemSpec) -> float:
+def free_volume_A3(spec: BoxSpec) -> float:
     """Box volume minus the solutes' van der Waals volume (A^3)."""
     return float(np.prod(spec.box)) - sum(s.count * vdw_volume(s.molecule) for s in spec.solutes)
 
 
-def solvent_count(spec: SystemSpec) -> int:
+def solvent_count(spec: BoxSpec) -> int:
     """Solvent molecules requested: the count, or the density (g/cm^3) times the free volume."""
     if spec.solvent is None:
         return 0
@@ -91,7 +91,7 @@ def solvent_count(spec: SystemSpec) -> int:
     return count
 
 
-def _place_solutes(spec: SystemSpec, rng: np.random.Generator):
+def _place_solutes(spec: BoxSpec, rng: np.random.Generator):
     """Elements, positions (A, not wrapped) and molecule records of the solutes."""
     elements: list[str] = []
     pieces: list[np.ndarray] = []
@@ -114,7 +114,7 @@ def _place_solutes(spec: SystemSpec, rng: np.random.Generator):
     return elements, (np.concatenate(pieces) if pieces else np.empty((0, 3))), records
 
 
-def _add_solvent(spec: SystemSpec, solute_elements, solute_xyz, solute_records):
+def _add_solvent(spec: BoxSpec, solute_elements, solute_xyz, solute_records):
     """Elements, positions (A, wrapped) and molecule records of the box with its solvent packed in."""
     elements, records, xyz = list(solute_elements), list(solute_records), solute_xyz
     count = solvent_count(spec)
@@ -130,7 +130,7 @@ def _add_solvent(spec: SystemSpec, solute_elements, solute_xyz, solute_records):
     return elements, wrap(xyz, spec.box), records
 
 
-def _assemble(spec: SystemSpec):
+def _assemble(spec: BoxSpec):
     """Elements, positions (A, wrapped), molecule records, and the start's static bias under the spec's
     plumed_preset (None without one)."""
     rng = np.random.default_rng(spec.seed)
@@ -141,7 +141,7 @@ def _assemble(spec: SystemSpec):
     return _inside_walls(spec, rng, solute_elements, solute_records, elements, positions, records)
 
 
-def _inside_walls(spec: SystemSpec, rng, solute_elements, solute_records, elements, positions, records):
+def _inside_walls(spec: BoxSpec, rng, solute_elements, solute_records, elements, positions, records):
     """Move the solutes rigidly until the preset's walls and restraints hold, re-pack the solvent around
     them, and evaluate the final box (see systems.wall_fit). A fit that ends above the threshold is
     retried from a fresh placement; the best box is kept and its bias reported."""
@@ -180,7 +180,7 @@ def _inside_walls(spec: SystemSpec, rng, solute_elements, solute_records, elemen
     return elements, positions, records, report
 
 
-def _in_memory(spec: SystemSpec, elements, positions, records):
+def _in_memory(spec: BoxSpec, elements, positions, records):
     """The box as the DataFile and Groups a PLUMED input is rendered from (nothing written)."""
     type_index = {el: k for k, el in enumerate(spec.type_map, start=1)}
     data = DataFile(path=Path("system.data"), natoms=len(elements), ntypes=len(spec.type_map),
@@ -193,12 +193,12 @@ def _in_memory(spec: SystemSpec, elements, positions, records):
 
 def build(preset_or_spec, outdir, seed: int | None = None, overwrite: bool = False,
           plumed_preset: str | None = None) -> BuiltSystem:
-    """Build a preset name, spec file, mapping or SystemSpec into `outdir` (created atomically).
+    """Build a preset name, spec file, mapping or BoxSpec into `outdir` (created atomically).
 
     plumed_preset (a nucleate.plumed_cvs preset, or "none") replaces the spec's: the solutes are placed
     inside its walls and restraints, and the box's energy under them is reported (build.json, summary)."""
     started = time.perf_counter()
-    spec = load_spec(preset_or_spec)
+    spec = load_box_spec(preset_or_spec)
     if seed is not None:
         spec.seed = int(seed)
     if plumed_preset is not None:
@@ -251,7 +251,7 @@ def _check_output_folder(outdir: Path, overwrite: bool) -> None:
         raise NucleateError(f"output folder {outdir} exists and is not empty; choose another or overwrite it (--force)")
 
 
-def _write_outputs(spec: SystemSpec, result: BuiltSystem, elements, positions, records) -> None:
+def _write_outputs(spec: BoxSpec, result: BuiltSystem, elements, positions, records) -> None:
     """Write into a temporary sibling folder, then move the files into place (build.json last)."""
     try:
         _write_through_temporary_folder(spec, result, elements, positions, records)
@@ -259,7 +259,7 @@ def _write_outputs(spec: SystemSpec, result: BuiltSystem, elements, positions, r
         raise NucleateError(f"cannot write the output folder {result.outdir}: {exc.strerror or exc}") from None
 
 
-def _write_through_temporary_folder(spec: SystemSpec, result: BuiltSystem, elements, positions, records) -> None:
+def _write_through_temporary_folder(spec: BoxSpec, result: BuiltSystem, elements, positions, records) -> None:
     outdir = result.outdir
     outdir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.building-", dir=outdir.parent))

@@ -51,7 +51,7 @@ class SolventSpec:
 
 
 @dataclass
-class SystemSpec:
+class BoxSpec:
     box: np.ndarray                  # (3,) A
     solutes: list[SoluteSpec] = field(default_factory=list)
     solvent: SolventSpec | None = None
@@ -100,7 +100,7 @@ def _number(where: str, value, kind=float, positive=True):
     return number
 
 
-def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
+def spec_from_dict(data: dict, source: str = "spec") -> BoxSpec:
     if not isinstance(data, dict):
         raise NucleateError(f"{source}: a system spec must be a mapping with box, solutes and solvent")
     known_keys(data, _SPEC_KEYS, source)
@@ -150,7 +150,7 @@ def spec_from_dict(data: dict, source: str = "spec") -> SystemSpec:
     type_map = data.get("type_map") or []
     if isinstance(type_map, str):
         type_map = [t.strip() for t in type_map.split(",") if t.strip()]
-    return SystemSpec(box=box, solutes=solutes, solvent=solvent,
+    return BoxSpec(box=box, solutes=solutes, solvent=solvent,
                       seed=_number(f"{source}: seed", data.get("seed", 1), int, positive=False),
                       type_map=list(type_map), tolerance=_number(f"{source}: tolerance", data.get("tolerance", 2.0)),
                       name=no_control_chars(str(data.get("name", "")), f"{source}: name"),  # the data file's title line
@@ -170,7 +170,7 @@ def checked_plumed_preset(name, where: str) -> str | None:
     return name
 
 
-def read_spec(path: str | Path) -> SystemSpec:
+def read_spec(path: str | Path) -> BoxSpec:
     path = Path(path)
     try:
         text = path.read_text()
@@ -195,9 +195,9 @@ def presets() -> dict[str, str]:
             for name, data in _preset_table().items()}
 
 
-def load_spec(preset_or_path) -> SystemSpec:
-    """A SystemSpec, a preset name ("ag6/monomer_dimer"), a mapping, or a YAML/TOML file path."""
-    if isinstance(preset_or_path, SystemSpec):
+def load_box_spec(preset_or_path) -> BoxSpec:
+    """A BoxSpec, a preset name ("ag6/monomer_dimer"), a mapping, or a YAML/TOML file path."""
+    if isinstance(preset_or_path, BoxSpec):
         return preset_or_path
     if isinstance(preset_or_path, dict):
         return spec_from_dict(preset_or_path)

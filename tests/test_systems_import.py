@@ -63,17 +63,17 @@ def test_a_data_file_without_masses_needs_a_type_map(tmp_path):
 
 
 def test_box_type_map_defaults_to_its_elements_presets_name_the_study_map(tmp_path):
-    from nucleate.systems.spec import SystemSpec, load_spec, presets
+    from nucleate.systems.spec import BoxSpec, load_box_spec, presets
 
     methanol = {"box": 14.0, "seed": 3, "solvent": {"molecule": "methanol", "count": 20}}
-    assert load_spec(methanol).type_map == ["C", "H", "O"]  # order of first appearance in the molecule
-    spec = load_spec({"box": 20, "solutes": [{"molecule": "AgL"}], "solvent": {"molecule": "methanol", "count": 5}})
+    assert load_box_spec(methanol).type_map == ["C", "H", "O"]  # order of first appearance in the molecule
+    spec = load_box_spec({"box": 20, "solutes": [{"molecule": "AgL"}], "solvent": {"molecule": "methanol", "count": 5}})
     assert spec.type_map == ["Ag", "S", "N", "C", "H", "O"]  # solutes first, then what the solvent adds
-    assert SystemSpec(box=np.full(3, 14.0), solvent=load_spec(methanol).solvent).type_map == ["C", "H", "O"]
+    assert BoxSpec(box=np.full(3, 14.0), solvent=load_box_spec(methanol).solvent).type_map == ["C", "H", "O"]
     study = [name for name in presets() if name.startswith("ag6/")]
     assert len(study) >= 4
     for name in study:  # the DeePMD models' order, which the default would not give every box
-        assert load_spec(name).type_map == ["Ag", "S", "N", "C", "H", "O"], name
+        assert load_box_spec(name).type_map == ["Ag", "S", "N", "C", "H", "O"], name
     built = build(methanol, tmp_path / "meoh")
     data = read_data(built.data_path)
     assert data.ntypes == 3 and Groups.read(built.groups_path).type_map == ["C", "H", "O"]
