@@ -30,6 +30,10 @@ from nucleate.errors import NucleateError
 
 log = logging.getLogger(__name__)
 
+
+class RunDirectoryBusy(NucleateError):
+    """Another process holds the run directory's lock."""
+
 MANIFEST = "manifest.json"
 CHECKPOINT_STATE = "checkpoint.json"
 RESTART_TOGGLE = ("restart.a", "restart.b")  # written by LAMMPS's `restart` command during the run
@@ -42,6 +46,7 @@ DUMP = "traj.lammpstrj"
 THERMO = "thermo.csv"
 LOG = "log.lammps"
 LOCK = ".nucleate.lock"
+LOCK_POLL_S = 1.0  # seconds between tries while waiting for a run directory's lock
 LOCAL_INPUT_PREFIX = "in.local"  # the exact LAMMPS input each local segment ran: in.local[.from-step-N].lammps
 KEEP_CHECKPOINTS = 3  # restart.end, restart.a, restart.b: at most three states can be intact at once
 
@@ -105,8 +110,9 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ lock
     @contextlib.contextmanager
-    def lock(self):
-        """Hold the run directory for this process; a second process is refused, naming the holder.
+    def lock(self, wait_s: float = 0.0):
+        """Hold the run directory for this process; a second process is refused, naming the holder, or,
+        with `wait_s`, waits up to that many seconds for the holder to finish first.
 
         `flock` is released by the kernel when the holder exits or is killed, so a crash never leaves
         a stale lock behind (unlike a pid file)."""
@@ -116,13 +122,22 @@ class RunDirectory:
         except OSError as exc:
             raise NucleateError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise NucleateError(f"{self.path} is in use by {holder}; wait for it to finish or stop it "
-                                    "(a run directory is run by one process at a time)") from None
+            deadline = time.monotonic() + max(0.0, wait_s)
+            announced = False
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    if time.monotonic() >= deadline:
+                        raise RunDirectoryBusy(f"{self.path} is in use by {holder}; wait for it to finish or stop it "
+                                               "(a run directory is run by one process at a time)") from None
+                    if not announced:
+                        log.info("%s is in use by %s; waiting up to %.0f s for it", self.path, holder, wait_s)
+                        announced = True
+                    time.sleep(min(LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
             handle.seek(0)
             handle.truncate()
             since = _dt.datetime.now().astimezone().isoformat(timespec="seconds")

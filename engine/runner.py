@@ -240,17 +240,41 @@ def advance(rundir: str | Path, until_step: int, *, time_limit_s: float | None =
     continuation and for a job resubmitted after a node failure."""
     if isinstance(until_step, bool) or not isinstance(until_step, int) or until_step < 1:
         raise NucleateError(f"the target step must be a positive integer, got {until_step!r}")
+    if time_limit_s is not None and not (isinstance(time_limit_s, (int, float)) and 0 < time_limit_s < float("inf")):
+        raise NucleateError(f"the time limit must be a positive number of seconds, got {time_limit_s!r}")
     run = rd.RunDirectory(rundir)
     run.manifest()
-    checkpoint, _ = run.usable_checkpoint() if run.checkpoint() is not None else (None, [])
-    if checkpoint is None:
-        return execute(run.path, steps=until_step, time_limit_s=time_limit_s, progress_stream=progress_stream)
-    done = int(checkpoint["step"])
-    if done >= until_step:
-        return RunResult(status="completed", start_step=done, end_step=done, wall_s=0.0, steps_per_s=0.0,
-                         rundir=run.path)
-    return execute(run.path, steps=until_step - done, continue_run=True, time_limit_s=time_limit_s,
-                   progress_stream=progress_stream)
+    # A batch job waits (within its time limit) for another process of the same run directory to finish:
+    # a job the scheduler reported lost, or one a killed submitter never recorded, may still be running it.
+    # The state is read only once the lock is held, so the job continues from wherever that one stopped.
+    asked = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(run.lock(wait_s=time_limit_s or 0.0))
+        except rd.RunDirectoryBusy:
+            if time_limit_s is None:
+                raise
+            # the other process kept it for this job's whole time: nothing run, nothing lost; the next job goes on
+            log.warning("%s stayed in use for this job's %.0f s; nothing was run", run.path, time_limit_s)
+            checkpoint = run.checkpoint()
+            done = int(checkpoint["step"]) if checkpoint else 0
+            return RunResult(status="time-limit", start_step=done, end_step=done, wall_s=time.monotonic() - asked,
+                             steps_per_s=0.0, rundir=run.path)
+        waited = time.monotonic() - asked
+        checkpoint, _ = run.usable_checkpoint() if run.checkpoint() is not None else (None, [])
+        done = int(checkpoint["step"]) if checkpoint is not None else 0
+        if checkpoint is not None and done >= until_step:
+            return RunResult(status="completed", start_step=done, end_step=done, wall_s=0.0, steps_per_s=0.0,
+                             rundir=run.path)
+        remaining = None if time_limit_s is None else time_limit_s - waited
+        if remaining is not None and remaining <= 0:
+            return RunResult(status="time-limit", start_step=done, end_step=done, wall_s=waited, steps_per_s=0.0,
+                             rundir=run.path)
+        if checkpoint is None:
+            return _execute_locked(run, steps=until_step, continue_run=False, overwrite=False,
+                                   time_limit_s=remaining, progress_stream=progress_stream)
+        return _execute_locked(run, steps=until_step - done, continue_run=True, overwrite=False,
+                               time_limit_s=remaining, progress_stream=progress_stream)
 
 
 @dataclass

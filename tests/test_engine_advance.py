@@ -59,3 +59,50 @@ def test_until_starts_a_fresh_directory_and_refuses_contradictions(tmp_path):
         assert refused.returncode == 2 and "--until takes a run directory alone" in refused.stderr
     bad = _cli("run", run.path, "--until", 30, "--time-limit", "soon")
     assert bad.returncode == 2 and "not a duration" in bad.stderr
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a+")
+fcntl.flock(handle, fcntl.LOCK_EX)
+handle.seek(0); handle.truncate(); handle.write("process 1 on host elsewhere (an earlier job)\\n"); handle.flush()
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold_lock(rundir, seconds):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(rundir / ".nucleate.lock"), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_job_waits_for_another_process_of_its_run_directory(tmp_path):
+    """A resubmitted job whose run directory is still held (a job the scheduler reported lost, or one a
+    killed submitter never recorded) waits for it within its time limit, then goes on from its state."""
+    run = render_run(RunSpec.from_dict(_spec(tmp_path, 60)), tmp_path / "run")
+    holder = _hold_lock(run.path, 3)
+    began = time.perf_counter()
+    done = _cli("run", run.path, "--until", 60, "--time-limit", 120)
+    holder.wait()
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - began >= 2.5                       # it waited for the holder
+    assert json.loads((run.path / "checkpoint.json").read_text())["step"] == 60
+    assert len(read_table(run.path / "COLVAR")) == 61
+
+
+def test_a_job_held_off_for_its_whole_time_runs_nothing_and_exits_cleanly(tmp_path):
+    run = render_run(RunSpec.from_dict(_spec(tmp_path, 60)), tmp_path / "run")
+    holder = _hold_lock(run.path, 8)
+    try:
+        done = _cli("run", run.path, "--until", 60, "--time-limit", 2)
+        assert done.returncode == 0, done.stderr
+        assert "stayed in use" in done.stderr and "Traceback" not in done.stderr
+        assert not (run.path / "checkpoint.json").exists()
+        # without a time limit (an interactive run) it is refused at once, naming the holder
+        refused = _cli("run", run.path, "--until", 60)
+        assert refused.returncode == 2 and "in use by process 1 on host elsewhere" in refused.stderr
+    finally:
+        holder.kill()
+        holder.wait()
