@@ -80,7 +80,7 @@ def preparation_spec(spec: RunSpec, steps: int, *, minimize: bool, hold: str | N
                      iterations: int = MINIMIZE_MAX_ITERATIONS) -> RunSpec:
     """The production spec turned into its preparation: minimise (with the group `hold` held in place),
     Langevin at the same temperature, the static part of its PLUMED section, a trajectory frame at the end."""
-    data = spec.to_dict()
+    data = spec.to_input_dict()
     data["name"] = f"{spec.name}-prepare"[:64]
     md = data["md"]
     md.update(steps=steps, minimize=minimize, thermostat="langevin", tdamp_fs=LANGEVIN_DAMP_FS,
@@ -96,13 +96,6 @@ def preparation_spec(spec: RunSpec, steps: int, *, minimize: bool, hold: str | N
         data["plumed"] = static
     else:
         data["plumed"] = None  # a verbatim file cannot be split into its walls and its bias
-    if not data["potential"].get("model_deviation"):
-        data["potential"].pop("model_deviation", None)
-    if not data["potential"].get("pair_style"):
-        data["potential"].pop("pair_style", None)
-        data["potential"].pop("pair_coeff", None)
-    if not data["potential"].get("deepmd"):
-        data["potential"].pop("deepmd", None)
     return RunSpec.from_dict(data, source=f"{spec.source or 'spec'} (preparation)")
 
 

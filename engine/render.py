@@ -31,7 +31,7 @@ from nucleate.templates import render
 
 from . import rundir as rd
 from .plumed_input import check_plumed_input, plumed_units
-from .spec import RunSpec
+from .spec import RunSpec, without_empty_potential_fields
 
 
 log = logging.getLogger(__name__)
@@ -315,15 +315,6 @@ def spec_from_rundir(run: rd.RunDirectory) -> RunSpec:
     data["system"]["data"] = str(run / rd.DATA)
     data["system"]["groups"] = str(run / rd.GROUPS)
     data["potential"]["deepmd"] = [str(run / n) for n in manifest.get("models", [])]
-    if not data["potential"]["deepmd"]:
-        data["potential"].pop("deepmd")
-    if manifest.get("plumed_units") is not None:
-        data["plumed"] = {"file": str(run / rd.PLUMED)}
-    else:
-        data["plumed"] = None
-    if not data["potential"].get("model_deviation"):
-        data["potential"].pop("model_deviation", None)
-    if not data["potential"].get("pair_style"):
-        data["potential"].pop("pair_style", None)
-        data["potential"].pop("pair_coeff", None)
+    data["plumed"] = {"file": str(run / rd.PLUMED)} if manifest.get("plumed_units") is not None else None
+    without_empty_potential_fields(data)
     return RunSpec.from_dict(data, base_dir=run.path, source=str(run / rd.MANIFEST))

@@ -207,6 +207,13 @@ class RunSpec:
         out.pop("source", None)
         return out
 
+    def to_input_dict(self) -> dict[str, Any]:
+        """to_dict without the potential's empty fields: a dict that from_dict accepts again (from_dict
+        refuses an empty deepmd list, or pair_coeff without pair_style)."""
+        data = self.to_dict()
+        without_empty_potential_fields(data)
+        return data
+
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Checks that need no LAMMPS: values safe to write into in.lammps, numbers in range,
@@ -332,6 +339,19 @@ def _positive_number(value, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise NucleateError(f"{key} must be a positive number, got {value!r}")
     return value
+
+
+def without_empty_potential_fields(data: dict) -> dict:
+    """Drop the empty deepmd/model_deviation and an unset pair_style (with its pair_coeff) from a spec
+    dict written by RunSpec.to_dict, in place, so that from_dict accepts it again."""
+    potential = data["potential"]
+    for key in ("deepmd", "model_deviation"):
+        if not potential.get(key):
+            potential.pop(key, None)
+    if not potential.get("pair_style"):
+        potential.pop("pair_style", None)
+        potential.pop("pair_coeff", None)
+    return data
 
 
 def _seed(value, key: str) -> int:

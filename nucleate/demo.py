@@ -18,6 +18,7 @@ nucleate.models, the study's type map from nucleate.studies.ag6.plan.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -107,21 +108,14 @@ def _new_spec(system: str, steps: int | None, startdir: Path, stream):
     print(f"demo: {box.start_bias.preset}: {box.start_bias.describe()}" if box.start_bias else "", file=stream)
     print("demo: preparing the start (CG minimisation around the solutes, then Langevin at 300 K with the walls)",
           file=stream)
-    start = prepare(spec, startdir / "prepared", equilibrate_ps=AG6_PREPARE_PS,
-                    minimize_iterations=AG6_PREPARE_ITERATIONS, overwrite=True, progress_stream=_Quiet())
+    with open(os.devnull, "w") as quiet:  # the preparation's progress lines are not the demo's
+        start = prepare(spec, startdir / "prepared", equilibrate_ps=AG6_PREPARE_PS,
+                        minimize_iterations=AG6_PREPARE_ITERATIONS, overwrite=True, progress_stream=quiet)
     print(f"demo: start prepared: {start.describe()}", file=stream)
     spec.system.data, spec.system.groups = start.data_path, start.groups_path
     return spec
 
 
-class _Quiet:
-    """A progress stream that drops the preparation's progress lines."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def demo(output: str | Path = "demo-run", *, steps: int | None = None, overwrite: bool = False,
