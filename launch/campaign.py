@@ -57,35 +57,41 @@ class Campaign:
     # ------------------------------------------------------------------ creation
     @classmethod
     def create(cls, path: str | Path, targets: list[str | Path], profile: MachineProfile, *,
-               walkers: int = 1, models: list[str] | None = None, steps_per_job: int | None = None) -> "Campaign":
-        """Render the specs (N walkers each when `walkers` > 1) or adopt existing run directories."""
+               walkers: int | list[int] = 1, models: list[str] | None = None,
+               steps_per_job: int | None = None) -> "Campaign":
+        """Render the specs or adopt existing run directories.  `walkers` > 1 makes N walkers sharing hills of
+        a spec or of a rendered WT-MetaD run directory (then the directory is the walkers' template and is not
+        run itself); a list gives each target its own number."""
         path = Path(path).resolve()
         if (path / RECORD).exists():
             raise NucleateError(f"{path} already holds a campaign; pick it up with `nucleate campaign {path}`")
-        if walkers < 1:
-            raise NucleateError(f"--walkers must be at least 1, got {walkers}")
+        counts = [walkers] * len(targets) if isinstance(walkers, int) else list(walkers)
+        if len(counts) != len(targets):
+            raise NucleateError(f"{len(counts)} walker numbers for {len(targets)} targets")
+        for count in counts:
+            if count < 1:
+                raise NucleateError(f"--walkers must be at least 1, got {count}")
         if steps_per_job is not None and steps_per_job < 1:
             raise NucleateError(f"--steps-per-job must be a positive number of steps, got {steps_per_job}")
-        if profile.ssh and walkers > 1:
-            raise NucleateError("--walkers with an SSH profile is not supported yet: the walkers' shared hills folder "
-                                "would have to live on the remote host; run the walkers from the cluster's login node "
-                                "with a local-context profile")
         path.mkdir(parents=True, exist_ok=True)
-        runs = []
-        for target in targets:
-            runs += _runs_for(Path(target), path, walkers=walkers, models=models)
-        names = [r["name"] for r in runs]
-        if len(set(names)) != len(names):
-            raise NucleateError(f"two runs of this campaign would share a name: {sorted(names)}; give the specs "
-                                "distinct `name:` values")
-        record = {"format": FORMAT, "created": _now(), "profile": profile.to_dict(), "runs": runs,
+        record = {"format": FORMAT, "created": _now(), "profile": profile.to_dict(), "runs": [],
                   "steps_per_job": steps_per_job, "current": None, "rounds": []}
+        folder = None
         if profile.ssh:
             # a folder of its own on the remote host: two campaigns of the same name never share run directories
             folder = f"{profile.ssh.remote_root.rstrip('/')}/{path.name}-{uuid.uuid4().hex[:8]}"
             record["remote"] = {"host": profile.ssh.host, "user": profile.ssh.user, "folder": folder}
+        runs = []
+        for target, count in zip(targets, counts):
+            runs += _runs_for(Path(target), path, walkers=count, models=models, remote_folder=folder)
+        names = [r["name"] for r in runs]
+        if len(set(names)) != len(names):
+            raise NucleateError(f"two runs of this campaign would share a name: {sorted(names)}; give the specs "
+                                "distinct `name:` values")
+        if folder:
             for run in runs:
                 run["remote_rundir"] = f"{folder}/runs/{run['name']}"
+        record["runs"] = runs
         rd.write_json_atomic(path / RECORD, record)
         return cls(path)
 
@@ -213,6 +219,9 @@ class Campaign:
             from .remote import Remote
         remote = Remote(self.profile.ssh)
         try:
+            # a walker's hills folder first: every walker's file must be there before any walker starts
+            for local, shared in _hills_folders(runs):
+                remote.push(local, shared)
             for run in runs:
                 remote.push(Path(run["rundir"]), run["remote_rundir"])
         finally:
@@ -224,8 +233,11 @@ class Campaign:
             from .remote import Remote
         remote = Remote(self.profile.ssh)
         try:
-            for name in current["runs"]:
-                run = self._run(name)
+            runs = [self._run(name) for name in current["runs"]]
+            for local, shared in _hills_folders(runs):
+                remote.pull(shared, local)
+            for run in runs:
+                name = run["name"]
                 remote.pull(run["remote_rundir"], Path(run["rundir"]))
                 if current.get("remote_jobs"):
                     for log_name in ("job.out", "job.err"):
@@ -308,37 +320,54 @@ def job_script(profile: MachineProfile, rundir: str | Path, *, target_step: int,
     return machine.gen_script(job) + "\n" + machine.gen_script_command(job)
 
 
-def _runs_for(target: Path, campaign: Path, *, walkers: int, models: list[str] | None) -> list[dict]:
-    """Run entries for one command-line target: a spec file is rendered, a run directory adopted."""
-    from nucleate.engine.render import render_run
+def _runs_for(target: Path, campaign: Path, *, walkers: int, models: list[str] | None,
+              remote_folder: str | None = None) -> list[dict]:
+    """Run entries for one command-line target: a spec file is rendered, a run directory adopted (or, with
+    walkers, used as the walkers' template)."""
+    from nucleate.engine.render import render_run, spec_from_rundir
     from nucleate.engine.spec import load_spec
 
     if target.is_dir():
         run = rd.RunDirectory(target)
         if not run.exists:
             raise NucleateError(f"{target} is a directory but not a run directory (no manifest.json)")
-        if walkers > 1:
-            raise NucleateError(f"--walkers renders walkers from a spec; {target} is already a run directory")
-        spec_steps = int(run.manifest()["spec"]["md"]["steps"])
-        return [{"name": run.path.name, "rundir": str(run.path), "target_step": spec_steps, "walker": None}]
-    spec = load_spec(target, models=models)  # --model replaces the spec's potential (or gives the missing one)
+        if walkers == 1:
+            spec_steps = int(run.manifest()["spec"]["md"]["steps"])
+            return [{"name": run.path.name, "rundir": str(run.path), "target_step": spec_steps, "walker": None}]
+        if run.has_run():
+            raise NucleateError(f"{target} has run already; walkers start from a rendered run that has not run "
+                                "(render it again, or give its spec)")
+        spec, base = spec_from_rundir(run), run.path.name
+    else:
+        spec = load_spec(target, models=models)  # --model replaces the spec's potential (or gives the missing one)
+        base = spec.name
     if walkers == 1:
         run = render_run(spec, campaign / "runs" / spec.name)
         return [{"name": spec.name, "rundir": str(run.path), "target_step": spec.md.steps, "walker": None}]
     from .walkers import make_walker
 
-    hills = campaign / "hills" / spec.name
+    hills = campaign / "hills" / base
     hills.mkdir(parents=True, exist_ok=True)
+    # PLUMED opens WALKERS_DIR where the jobs run: the remote copy of the hills folder through SSH
+    shared = f"{remote_folder}/hills/{base}" if remote_folder else None
     entries = []
     for k in range(walkers):
         md = replace(spec.md, seed=spec.md.seed + k,
                      velocity_seed=(spec.velocity_seed + k) if spec.md.velocity_seed is not None else None)
-        walker_spec = replace(spec, md=md, name=f"{spec.name}.w{k}")
+        walker_spec = replace(spec, md=md, name=f"{base}.w{k}")
         run = render_run(walker_spec, campaign / "runs" / walker_spec.name)
-        make_walker(run, walker=k, walkers=walkers, hills_dir=hills)
-        entries.append({"name": walker_spec.name, "rundir": str(run.path), "target_step": spec.md.steps,
-                        "walker": k, "walkers": walkers, "hills": str(hills), "group": spec.name})
+        make_walker(run, walker=k, walkers=walkers, hills_dir=hills, walkers_dir=shared)
+        entry = {"name": walker_spec.name, "rundir": str(run.path), "target_step": spec.md.steps,
+                 "walker": k, "walkers": walkers, "hills": str(hills), "group": base}
+        if shared:
+            entry["remote_hills"] = shared
+        entries.append(entry)
     return entries
+
+
+def _hills_folders(runs: list[dict]) -> list[tuple[Path, str]]:
+    """(local, remote) shared hills folders of the walker runs among `runs`, each once."""
+    return list(dict.fromkeys((Path(r["hills"]), r["remote_hills"]) for r in runs if r.get("remote_hills")))
 
 
 def _job_states(submission) -> dict:

@@ -24,8 +24,11 @@ from nucleate.errors import NucleateError
 _OPES = {"OPES_METAD", "OPES_METAD_EXPLORE", "OPES_EXPANDED"}
 
 
-def make_walker(run: rd.RunDirectory, *, walker: int, walkers: int, hills_dir: Path) -> Path:
-    """Rewrite run/plumed.dat for walker `walker` of `walkers`; returns this walker's hills file."""
+def make_walker(run: rd.RunDirectory, *, walker: int, walkers: int, hills_dir: Path,
+                walkers_dir: str | None = None) -> Path:
+    """Rewrite run/plumed.dat for walker `walker` of `walkers`; returns this walker's hills file.
+    `hills_dir` is made to hold every walker's (empty) file; `walkers_dir` is the folder PLUMED is told
+    (WALKERS_DIR) when the jobs see that folder elsewhere, e.g. its copy on an SSH host."""
     path = run / rd.PLUMED
     if not path.is_file():
         raise NucleateError(f"{run.path}: --walkers needs a PLUMED input with METAD (the run has no plumed.dat)")
@@ -42,7 +45,8 @@ def make_walker(run: rd.RunDirectory, *, walker: int, walkers: int, hills_dir: P
         raise NucleateError(f"{path}, line {line.lineno}: METAD already sets up walkers; give a single-walker input")
     hills = keyword(line, "FILE") or "HILLS"
     stride = keyword(line, "PACE") or "1"
-    words = f"WALKERS_N={walkers} WALKERS_ID={walker} WALKERS_DIR={hills_dir} WALKERS_RSTRIDE={stride}"
+    words = (f"WALKERS_N={walkers} WALKERS_ID={walker} WALKERS_DIR={walkers_dir or hills_dir} "
+             f"WALKERS_RSTRIDE={stride}")
     physical = text.split("\n")
     first = physical[line.lineno - 1]
     body, hash_, comment = first.partition("#")

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--machine", default=None, metavar="PROFILE",
                         help="run the simulations as one campaign of batch jobs on a machine profile (local, "
                         "slurm-gpu, slurm-cpu, pbs or a YAML file; see `nucleate submit`), then write the report")
+    parser.add_argument("--walkers", type=int, default=1, metavar="N",
+                        help="with --machine: each WT-MetaD simulation (monomer_dimer, dimer_octahedral) runs as N "
+                        "walkers sharing their hills; its FES is reweighted from all of them")
     parser.set_defaults(func=_run)
 
 
@@ -32,5 +35,5 @@ def _run(args: argparse.Namespace) -> int:
     from nucleate.studies.ag6.reproduce import reproduce
 
     report = reproduce(args.output, model=args.model, scale=args.scale, only=args.only, jobs=args.jobs,
-                       machine=args.machine)
+                       machine=args.machine, walkers=args.walkers)
     return 0 if report is not None else 130

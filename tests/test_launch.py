@@ -239,3 +239,36 @@ def test_reproduce_ag6_runs_as_a_slurm_campaign_and_reports(tmp_path, slurm_clus
     assert results["statuses"]["monomer_dimer"]["state"] == "done"
     assert results["statuses"]["monomer_dimer"]["end_step"] == 200
     assert len(read_table(out / "runs" / "monomer_dimer" / "COLVAR")) > 0
+
+
+@pytest.mark.slow
+def test_reproduce_ag6_with_two_walkers_on_this_machine(tmp_path):
+    """`reproduce ag6 --machine local --walkers 2`: the WT-MetaD simulation runs as two walkers sharing hills,
+    the unbiased one as one run, and the report's FES is reweighted from both walkers' samples."""
+    out = tmp_path / "ag6"
+    refused = _cli("reproduce", "ag6", "--scale", "smoke", "--walkers", "2", "-o", out)
+    assert refused.returncode == 2 and "--machine local" in refused.stderr
+
+    profile = _profile(tmp_path, "shell", walltime_s=900)
+    result = _cli("reproduce", "ag6", "--scale", "smoke", "--only", "monomer_dimer", "--only", "ag6l6",
+                  "--machine", profile, "--walkers", "2", "-o", out, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((out / "campaign" / "campaign.json").read_text())
+    assert sorted((r["name"], r["walker"] if r["walker"] is not None else -1) for r in record["runs"]) == [
+        ("ag6l6", -1), ("monomer_dimer.w0", 0), ("monomer_dimer.w1", 1)]
+    hills = [out / "campaign" / "hills" / "monomer_dimer" / f"HILLS.{k}" for k in range(2)]
+    steps = [read_table(h)[:, 0] for h in hills]
+    assert all(len(s) == 2 for s in steps)  # 200 smoke steps, a hill every 100 (0.5 fs: at 50 and 100 fs)
+    seeds = {json.loads((out / "campaign" / "runs" / f"monomer_dimer.w{k}" / "manifest.json").read_text())
+             ["spec"]["md"]["seed"] for k in range(2)}
+    assert len(seeds) == 2
+
+    results = json.loads((out / "report" / "results.json").read_text())
+    status = results["statuses"]["monomer_dimer"]
+    assert status["state"] == "done" and status["end_step"] == 200 and len(status["walkers"]) == 2
+    numbers = results["results"]["monomer_dimer"]["numbers"]
+    rows = [len(read_table(Path(d) / "COLVAR")) for d in status["walkers"]]
+    assert numbers["walkers"] == 2 and numbers["samples"] == sum(rows) and rows[0] > 0
+    assert numbers["methanol"]["frames"] == 2 * (200 // 10 + 1)
+    assert results["statuses"]["ag6l6"]["state"] == "done"
+    assert "2 walkers sharing their hills" in (out / "report" / "REPORT.md").read_text()

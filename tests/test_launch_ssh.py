@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from conftest import read_table
 from slurm_support import slurm_cluster  # noqa: F401 - a fixture
 from ssh_support import ssh_server  # noqa: F401 - a fixture
 from test_engine_continue import _frame_steps
-from test_launch import DT_FS, PACE, _cli, _write_spec
+from test_launch import DT_FS, PACE, _assert_walkers_complete, _cli, _wait_for, _write_spec
 
 STEPS, PER_JOB = 600, 200
 
@@ -94,6 +97,45 @@ def test_shell_campaign_through_ssh_chains_jobs_and_brings_every_row_back(tmp_pa
 @pytest.mark.slow
 def test_slurm_campaign_through_ssh_chains_jobs_and_brings_every_row_back(tmp_path, ssh_server, slurm_cluster):
     _campaign_through_ssh(tmp_path, ssh_server, "slurm")
+
+
+@pytest.mark.slow
+def test_two_walkers_through_ssh_share_remote_hills_and_survive_a_killed_job(tmp_path, ssh_server):
+    """Walkers through SSH: PLUMED is told the remote hills folder, which is uploaded before any walker starts
+    and comes back after every round; one walker's engine killed (-9) on the remote host mid-segment is
+    resubmitted from its checkpoint, and every row ends up there once, on both sides."""
+    steps = 12_000
+    spec = _write_spec(tmp_path, steps)
+    profile = _ssh_profile(tmp_path, ssh_server, "shell")
+    campaign = tmp_path / "c"
+    driver = subprocess.Popen([sys.executable, "-m", "nucleate.cli", "submit", str(spec), "--machine", str(profile),
+                               "--walkers", "2", "-o", str(campaign), "--wait", "--steps-per-job", "4000"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        record = _wait_for(lambda: (campaign / "campaign.json").is_file()
+                           and json.loads((campaign / "campaign.json").read_text()), what="the campaign record")
+        w1 = Path(record["runs"][1]["remote_rundir"])
+        assert w1.is_relative_to(tmp_path / "remote")
+        _wait_for(lambda: (w1 / "checkpoint.json").is_file()
+                  and json.loads((w1 / "checkpoint.json").read_text())["step"] >= 200, what="walker 1 on the host")
+        holder = (w1 / ".nucleate.lock").read_text().split()[1]  # "process PID on host ..."
+        os.kill(int(holder), signal.SIGKILL)  # its engine dies mid-segment, on the remote host
+        out, err = driver.communicate(timeout=900)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, err[-3000:] + out[-2000:]
+
+    record = json.loads((campaign / "campaign.json").read_text())
+    remote_hills = record["runs"][0]["remote_hills"]
+    assert Path(remote_hills).is_relative_to(tmp_path / "remote")
+    for k, run in enumerate(record["runs"]):
+        plumed = (Path(run["rundir"]) / "plumed.dat").read_text()
+        assert f"WALKERS_DIR={remote_hills}" in plumed and f"WALKERS_ID={k}" in plumed
+        _same_tree(Path(run["rundir"]), Path(run["remote_rundir"]))
+    _same_tree(campaign / "hills" / "argon", Path(remote_hills))
+    assert sum(r["runs"]["argon.w1"]["resubmitted"] for r in record["rounds"]) >= 1, record["rounds"]
+    _assert_walkers_complete(campaign, steps)  # on the local copies: every row once, each bias from both walkers
 
 
 def test_a_missing_remote_root_is_a_one_line_error(tmp_path, ssh_server):

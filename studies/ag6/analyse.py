@@ -42,23 +42,53 @@ def _note_figure(path: Path, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- biased runs
-def _colvar(rundir: Path):
-    """The run's COLVAR (units from its manifest) and k_B T in its energy unit."""
+def _colvar(rundirs: list[Path]):
+    """The COLVAR of the run, or of each of its walkers (units from the manifests), and k_B T in their
+    energy unit."""
     from nucleate.analysis.plumed_files import read_plumed
     from nucleate.analysis.reweight import kt_from
 
-    table = read_plumed([rundir / "COLVAR"])
-    return table, kt_from(TEMPERATURE_K, None, table.units.energy)
+    tables = [read_plumed([rundir / "COLVAR"]) for rundir in rundirs]
+    for table in tables[1:]:
+        if not table.units.same_as(tables[0].units):
+            raise NucleateError(f"the walkers' COLVAR files differ in units: {tables[0].describe()}, {table.describe()}")
+    return tables, kt_from(TEMPERATURE_K, None, tables[0].units.energy)
 
 
-def _reweighter(table, cvs: list[str], kt: float):
-    from nucleate.analysis.reweight import Reweighter
+class _Reweighted:
+    """The weighted samples of one biased simulation on some of its CVs: of its one run, or of all its
+    walkers together in time order (each walker weighted by its own bias columns, which hold the bias the
+    walkers share), with the few queries the analyses ask."""
 
-    # every bias acting on the run: WT-MetaD (minus c(t), from its rct column), walls, restraint
-    biases = [f for f in table.fields if f.endswith(".bias")]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # walls and restraints are static: no c(t), as intended
-        return Reweighter(table, cvs, biases, kt)
+    def __init__(self, tables, cvs: list[str], kt: float):
+        from nucleate.analysis.reweight import Reweighter
+        from nucleate.analysis.weighted_samples import combine_walkers
+
+        # every bias acting on the run: WT-MetaD (minus c(t), from its rct column), walls, restraint
+        biases = [f for f in tables[0].fields if f.endswith(".bias")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # walls and restraints are static: no c(t), as intended
+            parts = [Reweighter(table, cvs, biases, kt).weighted_samples() for table in tables]
+        self.weighted = parts[0] if len(parts) == 1 else combine_walkers(parts)
+        self.kt, self.unit, self.time_unit = kt, tables[0].units.energy, tables[0].units.time
+
+    def samples(self) -> np.ndarray:
+        return self.weighted.values
+
+    def times(self) -> np.ndarray:
+        return self.weighted.times
+
+    def log_weights(self) -> np.ndarray:
+        return self.weighted.normalised_log_weights()
+
+    def run(self, *, bins, blocks=None):
+        from nucleate.analysis.fes_estimate import estimate_fes
+
+        return estimate_fes(self.weighted, self.kt, self.unit, bins=bins, blocks=blocks, time_unit=self.time_unit)
+
+
+def _reweighter(tables, cvs: list[str], kt: float) -> _Reweighted:
+    return _Reweighted(tables, cvs, kt)
 
 
 def _fes_2d(reweighter, bins: int = 60):
@@ -67,10 +97,10 @@ def _fes_2d(reweighter, bins: int = 60):
         return reweighter.run(bins=[bins, bins]).fes
 
 
-def _fes_1d_blocks(table, cv: str, kt: float, blocks: int = 5):
+def _fes_1d_blocks(tables, cv: str, kt: float, blocks: int = 5):
     """F(cv) with block-averaged errors; fewer blocks when one block holds nearly all the weight
     (a short WT-MetaD run), none as a last resort. Returns (FES, blocks used)."""
-    reweighter = _reweighter(table, [cv], kt)
+    reweighter = _reweighter(tables, [cv], kt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(min(blocks, len(reweighter.samples()) // 2), 1, -1):
@@ -104,14 +134,16 @@ def _spans(fes) -> np.ndarray:
     return np.array([max(hi - lo, 1e-12) for lo, hi in zip(fes.grid.mins, fes.grid.maxs)])
 
 
-def monomer_dimer(rundir: Path, figures: Path) -> dict:
+def monomer_dimer(rundir: Path, figures: Path, walkers: list[Path] | None = None) -> dict:
     """(s1, s2) FES, states D (monomers) and A (dimer), Delta G(A - D) against time, the barrier along
-    the minimum free-energy path, and the Ag1-Ag2 distance in each state."""
+    the minimum free-energy path, and the Ag1-Ag2 distance in each state; from all `walkers` (their run
+    directories) when the simulation ran as several."""
     from nucleate.analysis.basins import BasinRegion, delta_g_vs_time
     from nucleate.analysis.plot_fes import plot_delta_g, plot_fes_1d, plot_fes_2d
 
-    table, kt = _colvar(rundir)
-    reweighter = _reweighter(table, ["s1", "s2"], kt)
+    rundirs = walkers or [rundir]
+    tables, kt = _colvar(rundirs)
+    reweighter = _reweighter(tables, ["s1", "s2"], kt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logw = reweighter.log_weights()
@@ -120,18 +152,18 @@ def monomer_dimer(rundir: Path, figures: Path) -> dict:
     basins, start, end, path = _basins_and_path(fes, kt, samples[0], lambda bs: max(bs, key=lambda b: b.location[0]))
     out_figs = [plot_fes_2d(fes, figures / "fes_s1_s2.png", basins=basins,
                             path_points=path.points if path else None, title="monomer -> dimer: F(s1, s2)")]
-    fes1, blocks = _fes_1d_blocks(table, "s1", kt)
+    fes1, blocks = _fes_1d_blocks(tables, "s1", kt)
     out_figs.append(plot_fes_1d(fes1, figures / "fes_s1_blocks.png",
                                 title=f"F(s1), errors from {blocks} blocks" if blocks else "F(s1), too few samples for block errors"))
     numbers = {"samples": int(len(samples)), "s1_max_visited": float(samples[:, 0].max()),
-               "kT_kcal_per_mol": kt, "basins": len(basins)}
+               "kT_kcal_per_mol": kt, "basins": len(basins), "walkers": len(rundirs)}
     in_d, in_a = samples[:, 0] <= MONOMERS_S1_MAX, samples[:, 0] >= DIMER_S1_MIN
     numbers["frames_in_D"], numbers["frames_in_A"] = int(in_d.sum()), int(in_a.sum())
     reference = BasinRegion("D", ((-np.inf, MONOMERS_S1_MAX), (-np.inf, np.inf)))
     target = BasinRegion("A", ((DIMER_S1_MIN, np.inf), (-np.inf, np.inf)))
     numbers["delta_g_A_minus_D_kcal"] = numbers["delta_g_A_minus_D_err_kcal"] = None
     try:
-        series = delta_g_vs_time(samples, logw, times_fs * 1e-3, reference, target, kt, table.units.energy)
+        series = delta_g_vs_time(samples, logw, times_fs * 1e-3, reference, target, kt, reweighter.unit)
         out_figs.append(plot_delta_g(series, figures / "delta_g_vs_time.png", time_unit="ps",
                                      title="G(dimer, s1>=2) - G(monomers, s1<=1)"))
         numbers["delta_g_A_minus_D_kcal"] = _finite(series.delta_g[-1])
@@ -141,13 +173,20 @@ def monomer_dimer(rundir: Path, figures: Path) -> dict:
     numbers["barrier_D_to_A_kcal"] = None
     if path is not None and start.location[0] <= MONOMERS_S1_MAX and end.location[0] >= DIMER_S1_MIN:
         numbers["barrier_D_to_A_kcal"] = float(path.barrier)
-    numbers.update(_ag_ag_by_state(rundir, table, logw))
+    distances, states, weights = [], [], []
+    for k, (walker_dir, table) in enumerate(zip(rundirs, tables)):
+        # each walker's frames with its own samples' weights, on the scale all walkers share
+        mine = reweighter.weighted.walkers == k if len(rundirs) > 1 else slice(None)
+        frames = _ag_ag_frames(walker_dir, table, logw[mine])
+        for collected, part in zip((distances, states, weights), frames):
+            collected += part
+    numbers.update(state_means(np.array(distances), np.array(states), np.array(weights)))
     return {"numbers": numbers, "figures": out_figs}
 
 
-def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
-    """Reweighted mean Ag1-Ag2 distance (A) in D (s1 <= 1) and in A/B/C (s1 >= 2), from the dump frames
-    that share a step with a COLVAR row."""
+def _ag_ag_frames(rundir: Path, table, logw) -> tuple[list, list, list]:
+    """Ag1-Ag2 distance (A), s1 and log-weight of each dump frame that shares a step with a COLVAR row
+    (`logw`: one per COLVAR row, in the file's order)."""
     from nucleate.analysis.trajectory.io import Run, RunFiles
 
     run = Run(RunFiles.locate(rundir))
@@ -167,7 +206,7 @@ def _ag_ag_by_state(rundir: Path, table, logw) -> dict:
         distances.append(float(np.linalg.norm(d)))
         states.append(s1[k])
         weights.append(logw[k])
-    return state_means(np.array(distances), np.array(states), np.array(weights))
+    return distances, states, weights
 
 
 def state_means(distances: np.ndarray, s1: np.ndarray, logw: np.ndarray) -> dict:
@@ -180,13 +219,14 @@ def state_means(distances: np.ndarray, s1: np.ndarray, logw: np.ndarray) -> dict
     return out
 
 
-def dimer_octahedral(rundir: Path, figures: Path) -> dict:
+def dimer_octahedral(rundir: Path, figures: Path, walkers: list[Path] | None = None) -> dict:
     """(s3, s4) FES, basins, minimum free-energy path from the dispersed start to the most aggregated
-    basin, and whether the path is L-shaped (the solvent leaves before the dimers reorganise)."""
+    basin, and whether the path is L-shaped (the solvent leaves before the dimers reorganise); from all
+    `walkers` when the simulation ran as several."""
     from nucleate.analysis.plot_fes import plot_fes_2d
 
-    table, kt = _colvar(rundir)
-    reweighter = _reweighter(table, ["s3", "s4"], kt)
+    tables, kt = _colvar(walkers or [rundir])
+    reweighter = _reweighter(tables, ["s3", "s4"], kt)
     samples = reweighter.samples()
     fes = _fes_2d(reweighter)
     basins, start, end, path = _basins_and_path(fes, kt, samples[0], lambda bs: max(bs, key=lambda b: b.location[0]))
@@ -194,7 +234,8 @@ def dimer_octahedral(rundir: Path, figures: Path) -> dict:
                         title="dimers -> octahedron: F(s3, s4)")]
     numbers = {"samples": int(len(samples)), "s3_start": float(samples[0, 0]), "s4_start": float(samples[0, 1]),
                "s3_max_visited": float(samples[:, 0].max()), "s4_min_visited": float(samples[:, 1].min()),
-               "basins": len(basins), "delta_g_end_minus_start_kcal": None, "barrier_kcal": None,
+               "basins": len(basins), "walkers": len(walkers or [rundir]),
+               "delta_g_end_minus_start_kcal": None, "barrier_kcal": None,
                "drying_done_at_half_reorganisation": None}
     if path is not None:
         numbers["delta_g_end_minus_start_kcal"] = float(end.free_basin - start.free_basin)
@@ -278,22 +319,32 @@ def _nucleation_point(run) -> np.ndarray:
     return wrap(ref + minimum_image(x[cluster] - ref, box).mean(axis=0), box)
 
 
-def methanol_integrity(rundir: Path) -> dict:
+def methanol_integrity(*rundirs: Path) -> dict:
     """Whether the model kept the solvent chemically intact: per frame, methanol bonds past their limit
     (C-H 1.5, C-O 1.8, O-H 1.3 A) and hydroxyl H nearer to a foreign O. A run that breaks methanol
-    measures the model's failure, not the study's chemistry; the report says so next to its numbers."""
+    measures the model's failure, not the study's chemistry; the report says so next to its numbers.
+    Several run directories (the walkers of one simulation) are counted together; the first damage is
+    the earliest in any of them."""
     from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
     from nucleate.models.pipeline.evaluate import methanol_damage_by_frame
     from nucleate.models.pipeline.sampling import read_box
 
-    box = read_box(rundir / "system.data", rundir / "groups.json")
-    scan = scan_dump(rundir / "traj.lammpstrj")
-    frames, dims = read_dump_frames(scan)
-    broken, scrambled = methanol_damage_by_frame(frames.astype(float), dims[:, :3], box.elements, box.molecules,
-                                                 box.solvent)
-    damaged = np.flatnonzero(broken + scrambled)
-    return {"frames": int(len(frames)), "broken_bonds": int(broken.sum()), "foreign_o_protons": int(scrambled.sum()),
-            "first_damage_ps": float(scan.steps[damaged[0]] * TIMESTEP_FS * 1e-3) if len(damaged) else None}
+    totals = {"frames": 0, "broken_bonds": 0, "foreign_o_protons": 0, "first_damage_ps": None}
+    for rundir in rundirs:
+        box = read_box(rundir / "system.data", rundir / "groups.json")
+        scan = scan_dump(rundir / "traj.lammpstrj")
+        frames, dims = read_dump_frames(scan)
+        broken, scrambled = methanol_damage_by_frame(frames.astype(float), dims[:, :3], box.elements, box.molecules,
+                                                     box.solvent)
+        damaged = np.flatnonzero(broken + scrambled)
+        totals["frames"] += int(len(frames))
+        totals["broken_bonds"] += int(broken.sum())
+        totals["foreign_o_protons"] += int(scrambled.sum())
+        if len(damaged):
+            first = float(scan.steps[damaged[0]] * TIMESTEP_FS * 1e-3)
+            earlier = totals["first_damage_ps"]
+            totals["first_damage_ps"] = first if earlier is None else min(first, earlier)
+    return totals
 
 
 ANALYSES = {"ag6l6": ag6l6, "monomer_dimer": monomer_dimer, "dimer_octahedral": dimer_octahedral,

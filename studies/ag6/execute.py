@@ -119,9 +119,11 @@ def preparation_of(name: str, outdir: Path) -> str | None:
     return describe(json.loads(path.read_text()))
 
 
-def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], machine: str, log=print) -> dict[str, dict]:
+def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], machine: str, *, walkers: int = 1,
+                   log=print) -> dict[str, dict]:
     """The simulations as one campaign (nucleate.launch) on a machine profile, followed to the end;
-    returns their status by name, as run_all does."""
+    returns their status by name, as run_all does.  With `walkers` > 1 each WT-MetaD simulation runs as
+    that many walkers sharing hills (runs/<name> is then their template, and its status lists them)."""
     from nucleate.launch.campaign import Campaign
     from nucleate.launch.profile import load_profile
 
@@ -132,22 +134,35 @@ def run_on_machine(outdir: Path, scale: str, model: Path, names: list[str], mach
         campaign = Campaign(folder)
         log(f"reproduce ag6: picking up the campaign in {folder}")
     else:
-        campaign = Campaign.create(folder, rundirs, profile)
+        counts = [walkers if simulation(name).biased else 1 for name in names]
+        campaign = Campaign.create(folder, rundirs, profile, walkers=counts)
         for run in campaign.runs:  # the scale's length, not the spec's
-            run["target_step"] = simulation(run["name"]).steps[scale]
+            run["target_step"] = simulation(run.get("group") or run["name"]).steps[scale]
         campaign.save()
-        log(f"reproduce ag6: campaign {folder} on {profile.name} ({profile.scheduler}), {len(names)} simulations")
+        described = ", ".join(f"{n} ({c} walkers)" if c > 1 else n for n, c in zip(names, counts))
+        log(f"reproduce ag6: campaign {folder} on {profile.name} ({profile.scheduler}): {described}")
     state = campaign.drive(wait=True)
     log(f"reproduce ag6: campaign {state}")
-    statuses = {}
+    by_simulation: dict[str, list[dict]] = {}
     for run in campaign.runs:
-        done = campaign.steps_done(run)
-        status = {"name": run["name"], "target_step": run["target_step"], "timestep_fs": 0.5, "end_step": done,
-                  "state": "done" if done >= run["target_step"] else "failed"}
-        if run.get("failed"):
-            status["error"] = run["failed"]
-        (Path(run["rundir"]) / STATUS).write_text(json.dumps(status, indent=1) + "\n")
-        statuses[run["name"]] = status
+        by_simulation.setdefault(run.get("group") or run["name"], []).append(run)
+    statuses = {}
+    for name, runs in by_simulation.items():
+        done = min(campaign.steps_done(run) for run in runs)
+        target = runs[0]["target_step"]
+        status = {"name": name, "target_step": target, "timestep_fs": 0.5, "end_step": done,
+                  "state": "done" if done >= target else "failed"}
+        errors = [f"{run['name']}: {run['failed']}" if len(runs) > 1 else run["failed"]
+                  for run in runs if run.get("failed")]
+        if errors:
+            status["error"] = "; ".join(errors)
+        if len(runs) > 1:
+            status["walkers"] = [run["rundir"] for run in runs]
+            status["hills"] = runs[0]["hills"]
+        for run in runs:
+            (Path(run["rundir"]) / STATUS).write_text(json.dumps(status, indent=1) + "\n")
+        (outdir / "runs" / name / STATUS).write_text(json.dumps(status, indent=1) + "\n")
+        statuses[name] = status
     return statuses
 
 

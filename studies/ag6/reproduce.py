@@ -20,13 +20,20 @@ def _log(message: str) -> None:
 
 
 def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str = "quick",
-              only: list[str] | None = None, jobs: int = 1, machine: str | None = None, log=_log) -> Path | None:
+              only: list[str] | None = None, jobs: int = 1, machine: str | None = None, walkers: int = 1,
+              log=_log) -> Path | None:
     """Run the study at `scale` into `outdir` and write outdir/report/REPORT.md; returns its path, or None
     when a Ctrl-C/SIGTERM stopped it (run it again to resume).  With `machine` (a machine profile) the
-    simulations run as one campaign of batch jobs (nucleate.launch) instead of in this process."""
+    simulations run as one campaign of batch jobs (nucleate.launch) instead of in this process, each
+    WT-MetaD simulation as `walkers` walkers sharing their hills."""
     began = time.perf_counter()
     if scale not in SCALES:
         raise NucleateError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if walkers < 1:
+        raise NucleateError(f"--walkers must be at least 1, got {walkers}")
+    if walkers > 1 and machine is None:
+        raise NucleateError("--walkers runs the walkers as a campaign: give a machine profile too "
+                            "(--machine local runs them on this machine's cores)")
     names = execute.all_names()
     for name in only or []:
         if name not in names:
@@ -39,7 +46,8 @@ def reproduce(outdir: str | Path, *, model: str | Path | None = None, scale: str
     model, outdir = Path(model), Path(outdir)
     state = execute.open_folder(outdir, scale, model)
     if machine is not None:
-        statuses, stopped = execute.run_on_machine(outdir, scale, model, wanted, machine, log=log), False
+        statuses, stopped = execute.run_on_machine(outdir, scale, model, wanted, machine, walkers=walkers,
+                                                     log=log), False
     else:
         statuses, stopped = execute.run_all(outdir, scale, model, wanted, jobs=jobs, log=log)
     if stopped:
@@ -71,19 +79,25 @@ def _analyse(name: str, outdir: Path, log) -> dict:
     rundir = outdir / "runs" / name
     figures = outdir / "report" / "figures" / name
     shutil.rmtree(figures, ignore_errors=True)  # generated: an earlier analysis's figures must not linger
-    if not (rundir / "traj.lammpstrj").is_file():
+    # a simulation run as walkers: runs/<name> is their template, the status names their run directories
+    walkers = [Path(p) for p in execute._read_status(rundir).get("walkers", [])]
+    if not all((d / "traj.lammpstrj").is_file() for d in walkers or [rundir]):
         return {"numbers": {}, "figures": [analyse._note_figure(figures / "missing.png", f"{name}: no trajectory")],
                 "notes": ["no trajectory: the simulation did not start"]}
     try:
-        result = analyse.ANALYSES[name](rundir, figures)
+        result = (analyse.ANALYSES[name](rundir, figures, walkers=walkers) if walkers
+                  else analyse.ANALYSES[name](rundir, figures))
     except Exception as exc:  # noqa: BLE001 - one failed analysis must not cost the others their report
         log(f"reproduce ag6: analysis of {name} failed: {exc}")
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return {"numbers": {}, "figures": [analyse._note_figure(figures / "analysis_failed.png", f"{name}: {detail}")],
                 "notes": [f"analysis failed: {detail}"], "error": detail}
     result.setdefault("notes", [])
+    if walkers:
+        result["notes"].append(f"{len(walkers)} walkers sharing their hills (multiple-walker WT-MetaD); the FES and "
+                               "Delta G are reweighted from all of them, the methanol check covers every walker.")
     try:
-        integrity = analyse.methanol_integrity(rundir)
+        integrity = analyse.methanol_integrity(*(walkers or [rundir]))
     except Exception as exc:  # noqa: BLE001 - the check is extra information, never the report's end
         log(f"reproduce ag6: methanol check of {name} failed: {exc}")
         return result
