@@ -30,6 +30,9 @@ def register(sub) -> None:
     p.add_argument("--time-limit", type=_duration, metavar="SECONDS|HH:MM:SS",
                    help="stop cleanly with a checkpoint after this wall-clock time (a job's walltime less a margin); "
                    "exit 0, continue later")
+    p.add_argument("--lammps", metavar="COMMAND", default=None,
+                   help="with --until: run the segment with this LAMMPS executable (built with DeePMD-kit and "
+                   "PLUMED), e.g. 'lmp', 'srun lmp' or 'mpirun -np 4 lmp', instead of in this process")
     _model_option(p)
     p.set_defaults(func=_run)
 
@@ -85,6 +88,9 @@ def _run(args) -> int:
     target = Path(args.target)
     if args.until is not None:
         return _advance(args, target)
+    if args.lammps:
+        raise NucleateError("--lammps runs a segment of a run directory with --until STEP (the native-LAMMPS engine "
+                            "of batch jobs), e.g. `nucleate run DIR --until 100000 --lammps 'srun lmp'`")
     if args.steps is not None and args.steps < 1:
         raise NucleateError(f"--steps must be a positive number of steps, got {args.steps}")
     if args.model and (args.continue_run or target.is_dir()):
@@ -144,7 +150,12 @@ def _advance(args, target: Path) -> int:
                             "as its state asks")
     if not target.is_dir():
         raise NucleateError(f"--until needs a run directory; {target} is not one (render the spec first)")
-    return _report(advance(target, args.until, time_limit_s=args.time_limit))
+    lammps = None
+    if args.lammps:
+        from .native import parse_command
+
+        lammps = parse_command(args.lammps, where="--lammps")
+    return _report(advance(target, args.until, time_limit_s=args.time_limit, lammps=lammps))
 
 
 def _duration(text: str) -> float:

@@ -30,8 +30,9 @@ from nucleate.systems import Groups, read_data
 from nucleate.templates import render
 
 from . import rundir as rd
+from .manifest import new_manifest, spec_of_rendered_run
 from .plumed_input import check_plumed_input, plumed_units
-from .spec import RunSpec, without_empty_potential_fields
+from .spec import RunSpec
 
 
 log = logging.getLogger(__name__)
@@ -105,19 +106,22 @@ def pair_lines(spec: RunSpec, start_step: int = 0) -> tuple[str, list[str]]:
 
 def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bool = False,
                  start_step: int = 0, restart_file: str = rd.RESTART_END, input_name: str = rd.INPUT,
-                 data=None, restart_toggle: tuple[str, str] = rd.RESTART_TOGGLE) -> str:
-    """Render in.lammps; mode "hpc" uses `fix plumed`, "local" the in-process coupling."""
+                 data=None, restart_toggle: tuple[str, str] = rd.RESTART_TOGGLE, native: dict | None = None) -> str:
+    """Render in.lammps; mode "hpc" uses `fix plumed`, "local" the in-process coupling.  `native` (hpc
+    mode, a segment of nucleate's native-LAMMPS engine, engine/native.py) gives plumed_file, plumed_log,
+    log_file (appended to), target_step (`run N upto`), timeout_s (`timer timeout`), end_restart and
+    step_file (the state and step where the segment ended)."""
     data = data or read_data(spec.system.data)
     pair_style_line, pair_coeff_lines = pair_lines(spec, start_step if continuation else 0)
     md_ = spec.md
-    text = render(
-        "lammps/in.lammps.j2",
+    context = dict(
         version=__version__, name=spec.name, spec_source=check.printable(spec.source or "a Python RunSpec"), mode=mode,
         input_name=input_name, continuation=continuation, start_step=start_step,
         restart_file=restart_file, restart_toggle=restart_toggle, data_file=rd.DATA, masses=masses_for(spec, data),
         pair_style_line=pair_style_line, pair_coeff_lines=pair_coeff_lines,
         timestep_ps=md_.timestep_ps, timestep_fs=md_.timestep_fs,
-        plumed=has_plumed, plumed_file=rd.PLUMED, plumed_log="plumed.log",
+        plumed=has_plumed, plumed_file=rd.PLUMED, plumed_log="plumed.log", log_file=None, target_step=None,
+        timeout_s=None, end_restart=None, step_file=None,
         initial_temperature_K=md_.temperature_K if md_.initial_temperature_K is None else md_.initial_temperature_K,
         velocity_seed=spec.velocity_seed, thermostat=md_.thermostat, thermostat_seed=md_.seed,
         temperature_K=md_.temperature_K, tdamp_ps=md_.tdamp_ps,
@@ -127,6 +131,12 @@ def lammps_input(spec: RunSpec, *, mode: str, has_plumed: bool, continuation: bo
         thermo=spec.output.thermo, thermo_file=rd.THERMO, dump=spec.output.dump, dump_file=rd.DUMP,
         checkpoint=spec.output.checkpoint, steps=md_.steps,
     )
+    unknown = set(native or {}) - {"plumed_file", "plumed_log", "log_file", "target_step", "timeout_s", "end_restart",
+                                   "step_file"}
+    if unknown or (native and mode != "hpc"):
+        raise ValueError(f"lammps_input: native settings {sorted(unknown)} (mode {mode!r})")
+    context.update(native or {})
+    text = render("lammps/in.lammps.j2", **context)
     check_lammps_commands(text)
     return text
 
@@ -155,6 +165,7 @@ LAMMPS_COMMANDS = frozenset({
     "group", "unfix",
     "fix_modify", "velocity", "thermo", "thermo_style", "thermo_modify", "variable", "dump", "dump_modify",
     "restart", "run",
+    "log", "timer", "write_restart", "print",  # a native-LAMMPS segment's log, time limit and end (engine/native.py)
 })
 
 
@@ -267,27 +278,11 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
             (tmp / rd.PLUMED).write_text(plumed)
             check_plumed_input(tmp / rd.PLUMED)
         (tmp / rd.INPUT).write_text(lammps_input(spec, mode="hpc", has_plumed=plumed is not None, data=data))
-        manifest = {
-            "format": "nucleate-run/1",
-            "name": spec.name,
-            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command_line": command_line or sys.argv,
-            "spec_source": spec.source,
-            "spec": spec.to_dict(),
-            "seeds": {"velocity": spec.velocity_seed, "thermostat": spec.md.seed},
-            "temperature_K": spec.md.temperature_K,
-            "timestep_fs": spec.md.timestep_fs,
-            "type_map": spec.system.type_map,
-            "natoms": data.natoms,
-            "plumed_units": plumed_units(plumed) if plumed is not None else None,
-            "start_bias": start.to_dict() if start is not None else None,
-            "lammps_units": {"energy": "eV", "length": "A", "time": "ps"},
-            "models": model_names(spec),
-            "versions": component_versions(),
-            "input_hashes": {},
-            "segments": [],
-        }
-        manifest["input_hashes"] = {p.name: rd.sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        hashes = {p.name: rd.sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        manifest = new_manifest(spec, natoms=data.natoms, models=model_names(spec),
+                                plumed_units=plumed_units(plumed) if plumed is not None else None,
+                                start_bias=start.to_dict() if start is not None else None,
+                                versions=component_versions(), input_hashes=hashes, command_line=command_line)
         rd.write_json_atomic(tmp / rd.MANIFEST, manifest)
         _move_into_place(tmp, run.path)
     except BaseException:
@@ -309,12 +304,6 @@ def _move_into_place(tmp: Path, target: Path) -> None:
 
 
 def spec_from_rundir(run: rd.RunDirectory) -> RunSpec:
-    """The spec of a rendered run, pointing at the copies inside the run directory."""
-    manifest = run.manifest()
-    data = manifest["spec"]
-    data["system"]["data"] = str(run / rd.DATA)
-    data["system"]["groups"] = str(run / rd.GROUPS)
-    data["potential"]["deepmd"] = [str(run / n) for n in manifest.get("models", [])]
-    data["plumed"] = {"file": str(run / rd.PLUMED)} if manifest.get("plumed_units") is not None else None
-    without_empty_potential_fields(data)
-    return RunSpec.from_dict(data, base_dir=run.path, source=str(run / rd.MANIFEST))
+    """The spec of a rendered run, pointing at the copies inside the run directory (the run runs its
+    own copies): engine.manifest.spec_of_rendered_run."""
+    return spec_of_rendered_run(run)

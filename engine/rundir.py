@@ -28,6 +28,8 @@ from pathlib import Path
 
 from nucleate.errors import NucleateError
 
+from . import manifest as schema
+
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +49,7 @@ THERMO = "thermo.csv"
 LOG = "log.lammps"
 LOCK = ".nucleate.lock"
 LOCK_POLL_S = 1.0  # seconds between tries while waiting for a run directory's lock
+NATIVE_PREFIX = "native."  # the native-LAMMPS engine's inputs, logs, restart files and end step (engine/native.py)
 LOCAL_INPUT_PREFIX = "in.local"  # the exact LAMMPS input each local segment ran: in.local[.from-step-N].lammps
 KEEP_CHECKPOINTS = 3  # restart.end, restart.a, restart.b: at most three states can be intact at once
 
@@ -87,8 +90,10 @@ class RunDirectory:
         return (self.path / MANIFEST).exists()
 
     def manifest(self) -> dict:
+        """manifest.json as a dict, checked against its schema (engine/manifest.py): a manifest of
+        another format, or one missing a required key, is refused here with one clear error."""
         try:
-            return json.loads((self.path / MANIFEST).read_text())
+            return schema.check_manifest(json.loads((self.path / MANIFEST).read_text()), self.path / MANIFEST)
         except FileNotFoundError:
             raise NucleateError(f"{self.path} is not a nucleate run directory (no {MANIFEST}); "
                                 "create one with `nucleate render SPEC -o DIR` or `nucleate run SPEC -o DIR`") from None
@@ -167,7 +172,7 @@ class RunDirectory:
         inside = [p for p in self.path.iterdir()
                   if p.is_file() and p.name not in _NOT_OUTPUT and ".after-step-" not in p.name
                   and not p.name.endswith((".tmp", ".pb", ".pth", ".log", ".lammps")) and p.name != LOG
-                  and not p.name.startswith("bck.")]
+                  and not p.name.startswith(("bck.", NATIVE_PREFIX))]
         extra = [Path(p) for p in external if Path(p).is_file() and Path(p).resolve().parent != self.path]
         return sorted(inside) + sorted(extra)
 
@@ -302,7 +307,7 @@ class RunDirectory:
 def _belongs_to_attempt(name: str) -> bool:
     """Engine by-products of a run attempt besides its outputs: set-aside tails, the local inputs it
     ran, PLUMED's logs."""
-    return (".after-step-" in name or name.startswith(LOCAL_INPUT_PREFIX)
+    return (".after-step-" in name or name.startswith((LOCAL_INPUT_PREFIX, NATIVE_PREFIX))
             or (name.startswith("plumed.") and name.endswith(".log")))
 
 

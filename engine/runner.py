@@ -233,11 +233,13 @@ def execute(rundir: str | Path, *, steps: int | None = None, continue_run: bool 
 
 
 def advance(rundir: str | Path, until_step: int, *, time_limit_s: float | None = None,
-            progress_stream=None) -> RunResult:
+            progress_stream=None, lammps: list[str] | None = None) -> RunResult:
     """Bring a run directory to step `until_step`, whatever its state: start it if no step of it was
     checkpointed yet, continue it from its last checkpoint otherwise, do nothing once it is there.
     This is what a batch job runs: the same command is right for the first job of a chain, for each
-    continuation and for a job resubmitted after a node failure."""
+    continuation and for a job resubmitted after a node failure.  `lammps` (a command such as
+    ["srun", "lmp"]) runs the segment with that LAMMPS executable instead of in this process
+    (engine/native.py)."""
     if isinstance(until_step, bool) or not isinstance(until_step, int) or until_step < 1:
         raise NucleateError(f"the target step must be a positive integer, got {until_step!r}")
     if time_limit_s is not None and not (isinstance(time_limit_s, (int, float)) and 0 < time_limit_s < float("inf")):
@@ -270,6 +272,14 @@ def advance(rundir: str | Path, until_step: int, *, time_limit_s: float | None =
         if remaining is not None and remaining <= 0:
             return RunResult(status="time-limit", start_step=done, end_step=done, wall_s=waited, steps_per_s=0.0,
                              rundir=run.path)
+        if lammps:
+            from .native import run_segment
+
+            began = time.perf_counter()
+            status, step, rate = run_segment(run, until_step=until_step, checkpoint=checkpoint,
+                                             time_limit_s=remaining, command=lammps)
+            return RunResult(status=status, start_step=done, end_step=step, wall_s=time.perf_counter() - began,
+                             steps_per_s=rate, rundir=run.path)
         if checkpoint is None:
             return _execute_locked(run, steps=until_step, continue_run=False, overwrite=False,
                                    time_limit_s=remaining, progress_stream=progress_stream)

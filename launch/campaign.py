@@ -7,7 +7,8 @@ Folder layout:
     CAMPAIGN/jobs/round-NNN/      dpdispatcher's work base for round NNN: job scripts, logs per run
 
 Each round submits, through dpdispatcher, one task per unfinished run:
-`nucleate run RUNDIR --until TARGET --time-limit WALLTIME-MARGIN`.  That one command starts the run,
+`nucleate run RUNDIR --until TARGET --time-limit WALLTIME-MARGIN [--lammps 'srun lmp']` (the last with a
+profile's `engine: lammps`: the segment runs on the cluster's own LAMMPS, engine/native.py).  That one command starts the run,
 continues it from its last checkpoint or does nothing, as the directory's state asks, and stops cleanly
 before the walltime; the engine's lock and its protected outputs make a resubmitted or duplicated job
 harmless.  A job that dies (scancel, node failure, kill -9) is resubmitted by dpdispatcher up to the
@@ -276,8 +277,9 @@ class Campaign:
 
 def task_command(profile: MachineProfile, rundir: str | Path, target_step: int) -> str:
     """The one command every job of a run executes (start, continue or nothing; stop before the walltime)."""
+    native = f" --lammps {shlex.quote(' '.join(profile.lammps))}" if profile.engine == "lammps" else ""
     return (f"{profile.nucleate_command} run {shlex.quote(str(rundir))} --until {int(target_step)} "
-            f"--time-limit {profile.time_limit_s}")
+            f"--time-limit {profile.time_limit_s}{native}")
 
 
 def _dispatcher_submission(profile: MachineProfile, local_root: Path, work_base: str, commands: dict[str, str], *,

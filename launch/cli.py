@@ -14,7 +14,7 @@ def register(sub) -> None:
                        "continuations until every run reaches its target step.")
     p.add_argument("targets", nargs="+", help="spec files (.yaml/.toml) or rendered run directories")
     p.add_argument("--machine", required=True, metavar="PROFILE",
-                   help="a machine profile: a shipped name (local, slurm-gpu, slurm-cpu, pbs, slurm-gpu-ssh) or a YAML file")
+                   help="a machine profile: a shipped name (local, slurm-gpu, slurm-cpu, pbs, slurm-gpu-ssh, slurm-lammps) or a YAML file")
     p.add_argument("--walkers", type=int, default=1, help="multiple-walker WT-MetaD: N walkers per spec sharing hills")
     p.add_argument("-o", "--output", type=Path, default=Path("campaign"), help="campaign folder (default: %(default)s)")
     p.add_argument("--wait", action="store_true", help="follow the campaign until every run is done")

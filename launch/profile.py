@@ -21,7 +21,9 @@
     setup: [module load cuda, source ~/venv/bin/activate]   # each job runs these first
     env: {OMP_NUM_THREADS: "4"}
     command: nucleate         # the nucleate executable the jobs call (default: this Python's)
-    engine: nucleate          # the in-process engine (native LAMMPS: not yet)
+    engine: nucleate          # nucleate: the in-process engine (LAMMPS's Python module, PLUMED through its API);
+                              # lammps: the cluster's own LAMMPS built with DeePMD-kit and PLUMED (`fix plumed`)
+    lammps: srun lmp          # with engine: lammps, how a job starts LAMMPS (plain words; default: lmp)
     margin: "00:10:00"        # each job stops cleanly this long before its walltime
     retries: 3                # resubmissions of a job that dies, per round
     poll_seconds: 30
@@ -29,7 +31,8 @@
 With `context: ssh` the run directories live under `remote_root` on the cluster, which is their
 authority; the local copies are mirrors refreshed after each job (see nucleate.launch.remote).
 
-Shipped profiles (`local`, `slurm-gpu`, `slurm-cpu`, `pbs`, `slurm-gpu-ssh`) are found by name; anything else is
+Shipped profiles (`local`, `slurm-gpu`, `slurm-cpu`, `pbs`, `slurm-gpu-ssh`,
+`slurm-lammps`) are found by name; anything else is
 a path.  Every key and value is checked; a bad one is refused naming the file and key.
 """
 
@@ -47,7 +50,9 @@ from nucleate.errors import NucleateError
 PROFILES = Path(__file__).resolve().parent / "profiles"
 SCHEDULERS = {"slurm": "Slurm", "pbs": "PBS", "lsf": "LSF", "shell": "Shell"}  # dpdispatcher batch types
 CONTEXTS = ("local", "ssh")
-_TOP = {"scheduler", "context", "ssh", "resources", "setup", "env", "command", "engine", "margin", "retries", "poll_seconds"}
+_TOP = {"scheduler", "context", "ssh", "resources", "setup", "env", "command", "engine", "lammps", "margin", "retries",
+        "poll_seconds"}
+ENGINES = ("nucleate", "lammps")
 _RESOURCES = {"partition", "nodes", "cpus_per_task", "gpus_per_task", "walltime", "account", "extra", "tasks_per_job"}
 _DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(?:(\d+):)?(\d+)$")  # [D-][HH:][MM:]SS
 _QUEUE = re.compile(r"^[A-Za-z0-9_.,-]+$")
@@ -100,6 +105,8 @@ class MachineProfile:
     setup: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    engine: str = "nucleate"  # or "lammps": each job runs the segment with `lammps` (engine/native.py)
+    lammps: list[str] = field(default_factory=lambda: ["lmp"])
     margin_s: int = 120
     retries: int = 3
     poll_seconds: float = 30.0
@@ -149,6 +156,7 @@ class MachineProfile:
                               "gpus_per_task": r.gpus_per_task, "walltime": _hms(r.walltime_s),
                               "account": r.account, "extra": list(r.extra), "tasks_per_job": r.tasks_per_job},
                 "setup": list(self.setup), "env": dict(self.env), "command": self.command,
+                "engine": self.engine, "lammps": " ".join(self.lammps),
                 "margin": _hms(self.margin_s), "retries": self.retries, "poll_seconds": self.poll_seconds}
 
 
@@ -178,9 +186,14 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
         raise NucleateError(f"{source}: scheduler {scheduler!r} is not one of {', '.join(SCHEDULERS)}")
     ssh = _ssh_target(data, source)
     engine = data.get("engine", "nucleate")
-    if engine != "nucleate":
-        raise NucleateError(f"{source}: engine {engine!r}: only 'nucleate' (the in-process engine) is supported; "
-                            "native LAMMPS (lmp -in in.lammps) cannot yet be chained by a campaign")
+    if engine not in ENGINES:
+        raise NucleateError(f"{source}: engine {engine!r} is not one of {', '.join(ENGINES)} (nucleate: the in-process "
+                            "engine; lammps: the cluster's LAMMPS with DeePMD-kit and PLUMED)")
+    if data.get("lammps") is not None and engine != "lammps":
+        raise NucleateError(f"{source}: lammps: is given but engine is {engine!r}; add `engine: lammps` or remove it")
+    from nucleate.engine.native import parse_command
+
+    lammps = parse_command(check.text(data.get("lammps") or "lmp", f"{source}: lammps"), where=f"{source}: lammps")
     res = data.get("resources") or {}
     if not isinstance(res, dict):
         raise NucleateError(f"{source}: resources must be a mapping")
@@ -207,6 +220,7 @@ def profile_from_dict(data: dict, *, source: str = "profile", name: str = "profi
         setup=[check.text(line, f"{source}: setup") for line in _list(data.get("setup"), f"{source}: setup")],
         env={k: str(v) for k, v in env.items()},
         command=check.text(data.get("command") or "", f"{source}: command"),
+        engine=engine, lammps=lammps,
         margin_s=duration(data.get("margin", "00:02:00"), f"{source}: margin", allow_zero=True),
         retries=check.integer(data.get("retries", 3), f"{source}: retries", at_least=0),
         poll_seconds=check.number(data.get("poll_seconds", 30), f"{source}: poll_seconds", above=0),

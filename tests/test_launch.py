@@ -102,6 +102,8 @@ def _assert_bias_uses_every_walker(colvar, own_hills, others):
                    "--time-limit 42900"]),
     ("pbs", ["#PBS -q gpu", "#PBS -l walltime=24:00:00", "module load cuda", "--time-limit 85800"]),
     ("local", ["--time-limit 43080"]),
+    ("slurm-lammps", ["#SBATCH --partition gpu", "#SBATCH --gres=gpu:1", "module load cuda/12.4 lammps/deepmd-plumed",
+                      "--time-limit 85800 --lammps 'srun lmp'"]),
 ])
 def test_shipped_profiles_render_job_scripts_with_their_settings(tmp_path, name, expected):
     profile = load_profile(name)
@@ -120,7 +122,10 @@ def test_shipped_profiles_render_job_scripts_with_their_settings(tmp_path, name,
     ({"setup": ["module load x\nrm -rf /"]}, "U+000A"),
     ({"margin": "2:00:00", "resources": {"walltime": "1:00:00"}}, "leaves no time"),
     ({"context": "ssh"}, "context 'ssh' needs an ssh: mapping"),
-    ({"engine": "native"}, "only 'nucleate'"),
+    ({"engine": "native"}, "engine 'native' is not one of nucleate, lammps"),
+    ({"lammps": "lmp"}, "lammps: is given but engine is 'nucleate'"),
+    ({"engine": "lammps", "lammps": "srun lmp; rm -rf ~"}, "must be plain words"),
+    ({"engine": "lammps", "lammps": "lmp -in in.lammps"}, "leave out -in and -log"),
     ({"retries": -1}, "retries"),
 ])
 def test_bad_profiles_are_refused_naming_file_and_key(tmp_path, content, message):
@@ -133,8 +138,9 @@ def test_bad_profiles_are_refused_naming_file_and_key(tmp_path, content, message
     assert result.returncode == 2 and "Traceback" not in result.stderr and message in result.stderr
 
 
-def test_the_shipped_profiles_are_the_five_documented():
-    assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == ["local", "pbs", "slurm-cpu", "slurm-gpu", "slurm-gpu-ssh"]
+def test_the_shipped_profiles_are_the_six_documented():
+    assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == ["local", "pbs", "slurm-cpu", "slurm-gpu", "slurm-gpu-ssh",
+                                                                "slurm-lammps"]
 
 
 def test_opes_walkers_are_refused(tmp_path):
