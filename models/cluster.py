@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from nucleate.geometry import images_nearest
-from nucleate.models.morse import MASSES_G_PER_MOL, TYPE_MAP
 
 BOX_ANGSTROM = 30.0  # > 2 x (cluster diameter + cutoff): periodic images never interact
 AG13_RADIUS_ANGSTROM = 2.991  # centre-to-vertex distance at the Morse (GW) icosahedral minimum
@@ -37,17 +34,3 @@ def make_whole(positions: np.ndarray, box_angstrom: float) -> np.ndarray:
 def radius_of_gyration(positions: np.ndarray) -> float:
     centred = positions - positions.mean(axis=0)
     return float(np.sqrt((centred**2).sum(axis=1).mean()))
-
-
-def write_data_file(path: str | Path, positions: np.ndarray, box_angstrom: float = BOX_ANGSTROM,
-                    title: str = "Ag cluster in vacuum (nucleate toy model)") -> Path:
-    """LAMMPS data file, atom_style atomic, all atoms Ag (type 1) but all six study types declared."""
-    path = Path(path)
-    lines = [f"# {title}", "", f"{len(positions)} atoms", f"{len(TYPE_MAP)} atom types", ""]
-    lines += [f"0.0 {box_angstrom:.6f} {axis}lo {axis}hi" for axis in "xyz"]
-    lines += ["", "Masses", ""]
-    lines += [f"{k} {mass} # {element}" for k, (mass, element) in enumerate(zip(MASSES_G_PER_MOL, TYPE_MAP), start=1)]
-    lines += ["", "Atoms # atomic", ""]
-    lines += [f"{i} 1 {x:.8f} {y:.8f} {z:.8f}" for i, (x, y, z) in enumerate(positions, start=1)]
-    path.write_text("\n".join(lines) + "\n")
-    return path

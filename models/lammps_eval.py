@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nucleate.models.cluster import BOX_ANGSTROM, make_whole
-from nucleate.models.morse import MASSES_G_PER_MOL, TYPE_MAP
+from nucleate.models.morse import TYPE_MAP
+from nucleate.systems.elements import mass
 
 
 def deepmd_pair_commands(model_path) -> list[str]:
@@ -43,7 +44,7 @@ class ClusterCalculator:
                 "atom_modify map array sort 0 0.0",  # keep local order = creation order
                 f"region box block 0 {box_angstrom} 0 {box_angstrom} 0 {box_angstrom}",
                 f"create_box {len(TYPE_MAP)} box",
-                *[f"mass {k} {m}" for k, m in enumerate(MASSES_G_PER_MOL, start=1)],
+                *[f"mass {k} {mass(el)}" for k, el in enumerate(TYPE_MAP, start=1)],
                 *[f"create_atoms 1 single {box_angstrom / 2} {box_angstrom / 2} {box_angstrom / 2}"] * natoms,
                 *pair_commands,
                 "neighbor 1.0 bin",

@@ -1,11 +1,46 @@
-"""MODEL_CARD.md for the demo model, written from the metrics measured when it was built."""
+"""MODEL_CARD.md files: the parts every nucleate model card shares, and the toy demo model's card.
+
+Shared by this card and the Ag6 study's (studies/ag6/training/card.py): the title and "What it
+is" header, numbers with their units ("n/a" where a metric is missing), markdown tables and
+writing the file.  Each card is rendered from the metrics measured when its model was built.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+FORCE_UNIT = "meV/A"
+ENERGY_UNIT = "meV/atom"
+
+
+def fmt(value, spec: str = ".0f", unit: str = "") -> str:
+    """`value` formatted with `spec`, followed by its unit if given; "n/a" when the metric is missing."""
+    if value is None:
+        return "n/a"
+    return f"{format(value, spec)} {unit}" if unit else format(value, spec)
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A markdown table (no trailing newline); cells are written with str()."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def card_header(title: str, what_it_is: str) -> str:
+    """The card's title line and its opening "What it is" paragraph."""
+    return f"# {title}\n\n**What it is.** {what_it_is}"
+
+
+def write_card(text: str, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(text)
+    return path
 
 
 def render_model_card(metrics: dict) -> str:
+    """The toy Morse-silver demo model's card."""
     recipe = metrics["recipe"]
     size = recipe["size"]
     held = metrics["held_out"]
@@ -13,9 +48,15 @@ def render_model_card(metrics: dict) -> str:
     nve_ref = metrics["nve_600K_1fs_20ps_morse_reference"]
     rg = metrics["training_radius_of_gyration_angstrom"]
     temperatures = ", ".join(f"{t:g}" for t in recipe["temperatures_k"])
-    return f"""# Toy Morse-silver DeePMD model (demonstration only)
-
-**What it is.** A small DeePMD-kit model (TensorFlow backend, `se_e2_a` descriptor) of a Morse
+    accuracy = markdown_table(
+        ["quantity", "RMSE", "scale of the quantity"],
+        [["energy", fmt(held['energy_rmse_mev_per_atom'], '.2f', ENERGY_UNIT),
+          f"reference energy spread (std) {fmt(held['reference_energy_spread_mev_per_atom'], '.0f', ENERGY_UNIT)}"],
+         ["force component", fmt(held['force_rmse_mev_per_angstrom'], '.1f', FORCE_UNIT),
+          f"reference force RMS {fmt(held['reference_force_rms_mev_per_angstrom'], '.0f', FORCE_UNIT)}"]])
+    header = card_header("Toy Morse-silver DeePMD model (demonstration only)",
+                         "A small DeePMD-kit model (TensorFlow backend, `se_e2_a` descriptor) of a Morse")
+    return f"""{header}
 pair potential for silver (Girifalco & Weizer, Phys. Rev. 114, 687 (1959): D0 = 0.3323 eV,
 alpha = 1.3690 1/A, r0 = 3.115 A; LAMMPS `morse/smooth/linear`, cutoff 6 A). It exists so that
 `nucleate demo` and the tests can run a real `pair_style deepmd` simulation without the study's
@@ -45,10 +86,7 @@ Deterministic for a given seed (data sampling and DeePMD training are seeded). B
 
 ## Accuracy (held-out frames from an independent random stream, same recipe, {held['nframes']} frames)
 
-| quantity | RMSE | scale of the quantity |
-|---|---|---|
-| energy | {held['energy_rmse_mev_per_atom']:.2f} meV/atom | reference energy spread (std) {held['reference_energy_spread_mev_per_atom']:.0f} meV/atom |
-| force component | {held['force_rmse_mev_per_angstrom']:.1f} meV/A | reference force RMS {held['reference_force_rms_mev_per_angstrom']:.0f} meV/A |
+{accuracy}
 
 ## Dynamics and speed (LAMMPS `pair_style deepmd`, demo system, 1 MPI rank, 1 thread)
 
@@ -70,6 +108,4 @@ Deterministic for a given seed (data sampling and DeePMD training are seeded). B
 
 
 def write_model_card(metrics: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(render_model_card(metrics))
-    return path
+    return write_card(render_model_card(metrics), path)

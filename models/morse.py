@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 # The study's type map: the toy model carries all six types so it plugs into the same specs.
 TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]
-# Standard atomic masses (g/mol), in TYPE_MAP order.
-MASSES_G_PER_MOL = [107.8682, 32.06, 14.007, 12.011, 1.008, 15.999]
 
 
 @dataclass(frozen=True)

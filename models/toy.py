@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nucleate.models.cluster import (BOX_ANGSTROM, centred_in_box, icosahedron_ag13, radius_of_gyration,
-                                     write_data_file)
+from nucleate.models.cluster import BOX_ANGSTROM, centred_in_box, icosahedron_ag13, radius_of_gyration
 from nucleate.models.dataset import write_deepmd_npy
 from nucleate.models.lammps_eval import ClusterCalculator, deepmd_pair_commands
 from nucleate.models.model_card import write_model_card
@@ -105,12 +104,15 @@ def train_toy_model(workdir: str | Path, *, steps: int = 300, nframes: int = 200
 
 def write_demo_system(directory: str | Path) -> tuple[Path, Path]:
     """The demo system: a relaxed Ag13 icosahedron in a 30 A vacuum box, with its groups file."""
-    from nucleate.systems import Groups
+    from nucleate.systems import Groups, write_data
+    from nucleate.systems.elements import MASSES
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    data = write_data_file(directory / "system.data", centred_in_box(icosahedron_ag13()),
-                           title="Ag13 icosahedron in a 30 A vacuum box (nucleate toy Morse-silver demo)")
+    # all atoms Ag (type 1), but all six study types declared so the model sees its own type numbering
+    data = write_data(directory / "system.data", centred_in_box(icosahedron_ag13()), [1] * NATOMS,
+                      [BOX_ANGSTROM] * 3, MASSES, TYPE_MAP,
+                      comment="Ag13 icosahedron in a 30 A vacuum box (nucleate toy Morse-silver demo)")
     groups = Groups.from_types([1] * NATOMS, TYPE_MAP, source=str(data)).write(directory / "groups.json")
     return data, groups
 

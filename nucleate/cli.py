@@ -26,7 +26,7 @@ _COMMAND_MODULES = [
     "nucleate.analysis.cli",
     "nucleate.analysis.trajectory.cli",
     "nucleate.models.cli",
-    "nucleate.models.pipeline.cli",
+    "nucleate.studies.ag6.training.cli",  # `model build-ag6`: after nucleate.models.cli, which makes `model`
     "nucleate.studies.cli",
     "nucleate.launch.cli",
 ]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nucleate.runtime import quiet_environment
+from nucleate.systems.elements import element_of_mass
+from nucleate.systems.lammps_data import write_data as _write_data
 
 quiet_environment()
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -17,17 +19,13 @@ REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
 def write_data(path: Path, positions, types, box=(20.0, 20.0, 20.0), masses=(39.948,), tilt=None) -> Path:
-    """A LAMMPS atom_style atomic data file (Angstrom, g/mol)."""
-    lines = ["nucleate test data", "", f"{len(positions)} atoms", f"{len(masses)} atom types", ""]
-    for axis, length in zip("xyz", box):
-        lines.append(f"0.0 {length} {axis}lo {axis}hi")
-    if tilt is not None:
-        lines.append(f"{tilt[0]} {tilt[1]} {tilt[2]} xy xz yz")
-    lines += ["", "Masses", ""] + [f"{k} {m}" for k, m in enumerate(masses, start=1)]
-    lines += ["", "Atoms # atomic", ""]
-    lines += [f"{i} {t} {x:.10f} {y:.10f} {z:.10f}" for i, (t, (x, y, z)) in enumerate(zip(types, positions), start=1)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    """A LAMMPS atom_style atomic data file (Angstrom, g/mol): nucleate.systems.write_data with test defaults.
+
+    Types are named by their mass (element_of_mass), as the file's Masses comments only.
+    """
+    names = [element_of_mass(m) or f"type{k}" for k, m in enumerate(masses, start=1)]
+    return _write_data(path, positions, types, box, masses, names, tilt=tilt if tilt is not None else (0.0, 0.0, 0.0),
+                       comment="nucleate test data")
 
 
 def toy_spec(tmp_path: Path, data: Path, *, plumed: str | None, steps: int = 20, thermostat: str = "nve",

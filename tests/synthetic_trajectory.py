@@ -18,10 +18,9 @@ import numpy as np
 
 from nucleate.systems.elements import MASSES as ELEMENT_MASSES
 from nucleate.systems.groups import Groups
+from nucleate.systems.lammps_data import write_data as _write_data
 
 TYPE_MAP = ["Ag", "S", "N", "C", "H", "O"]
-# mass of each atom type (g/mol), from the one element table
-MASSES = {t: ELEMENT_MASSES[element] for t, element in enumerate(TYPE_MAP, start=1)}
 _AXES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
 _TANGENTS = np.roll(_AXES, 2, axis=1)  # x->y, y->z, z->x, keeping the sign
 
@@ -46,12 +45,8 @@ def cluster(edge: float = 2.97, ag_s: float = 2.54, ag_n: float = 2.28) -> tuple
 
 
 def write_data(path: Path, positions: np.ndarray, types: np.ndarray, box: float) -> None:
-    lines = ["synthetic nucleate test system", "", f"{len(types)} atoms", f"{len(TYPE_MAP)} atom types",
-             f"0.0 {box} xlo xhi", f"0.0 {box} ylo yhi", f"0.0 {box} zlo zhi", "", "Masses", ""]
-    lines += [f"{t} {m}" for t, m in MASSES.items()]
-    lines += ["", "Atoms # atomic", ""]
-    lines += [f"{i} {t} {x:.6f} {y:.6f} {z:.6f}" for i, (t, (x, y, z)) in enumerate(zip(types, positions), start=1)]
-    path.write_text("\n".join(lines) + "\n")
+    """The system's data file (cubic box `box` A, the six study types) via nucleate.systems.write_data."""
+    _write_data(path, positions, types, [box] * 3, ELEMENT_MASSES, TYPE_MAP, comment="synthetic nucleate test system")
 
 
 def write_dump(path: Path, frames, types: np.ndarray, box: float, step_stride: int = 100) -> None:

@@ -326,8 +326,8 @@ def methanol_integrity(*rundirs: Path) -> dict:
     Several run directories (the walkers of one simulation) are counted together; the first damage is
     the earliest in any of them."""
     from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
-    from nucleate.models.pipeline.evaluate import methanol_damage_by_frame
-    from nucleate.models.pipeline.sampling import read_box
+    from nucleate.studies.ag6.training.evaluate import methanol_damage_by_frame
+    from nucleate.studies.ag6.training.sampling import read_box
 
     totals = {"frames": 0, "broken_bonds": 0, "foreign_o_protons": 0, "first_damage_ps": None}
     for rundir in rundirs:

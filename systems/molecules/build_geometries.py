@@ -23,10 +23,7 @@ import numpy as np
 from scipy.optimize import least_squares, minimize
 
 HERE = Path(__file__).resolve().parent
-BOHR = 0.529177210903          # A per bohr (CODATA 2018)
-HARTREE_EV = 27.211386245988   # eV per hartree (CODATA 2018)
-KB_HARTREE = 3.166811563e-6    # hartree per K (CODATA 2018)
-ELECTRONIC_TEMPERATURE_K = 3000.0
+ELECTRONIC_TEMPERATURE_K = 3000.0  # the Ag6 core's small gap needs Fermi smearing for the SCF to converge
 
 # Ligand L = S-CH=NH (thiolate S, imine N) and methanol rules.
 RULES = {
@@ -194,26 +191,19 @@ def ag6l6() -> tuple[list[str], np.ndarray, Fit]:
 
 def relax_gfn2(elements: list[str], x: np.ndarray, fmax_ev_a: float = 0.01) -> tuple[np.ndarray, float, str]:
     """GFN2-xTB vacuum relaxation; returns positions (A), energy (eV), tblite version."""
-    from importlib.metadata import version
-    from tblite.interface import Calculator
-
-    numbers = np.array([{"H": 1, "C": 6, "N": 7, "O": 8, "S": 16, "Ag": 47}[e] for e in elements])
+    from nucleate.models.xtb import gfn2_singlepoint, tblite_version
 
     def energy_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        calc = Calculator("GFN2-xTB", numbers, flat.reshape(-1, 3) / BOHR)
-        calc.set("verbosity", 0)
-        calc.set("max-iter", 500)
-        # the Ag6 core's small gap needs Fermi smearing for the SCF to converge
-        calc.set("temperature", ELECTRONIC_TEMPERATURE_K * KB_HARTREE)
-        result = calc.singlepoint()
-        return result.get("energy") * HARTREE_EV, result.get("gradient").ravel() * HARTREE_EV / BOHR
+        energy, forces = gfn2_singlepoint(elements, flat.reshape(-1, 3), max_iter=500,
+                                          electronic_temperature_k=ELECTRONIC_TEMPERATURE_K)
+        return energy, -forces.ravel()
 
     opt = minimize(energy_gradient, x.ravel(), jac=True, method="L-BFGS-B",
                    options={"gtol": fmax_ev_a, "maxiter": 1000})
     e, g = energy_gradient(opt.x)
     fmax = float(np.abs(g).max())
     print(f"  GFN2-xTB: E = {e:.4f} eV, max |F| component = {fmax:.4f} eV/A after {opt.nit} steps", file=sys.stderr)
-    return opt.x.reshape(-1, 3) - opt.x.reshape(-1, 3).mean(axis=0), e, version("tblite")
+    return opt.x.reshape(-1, 3) - opt.x.reshape(-1, 3).mean(axis=0), e, tblite_version()
 
 
 def write_xyz(name: str, elements: list[str], x: np.ndarray, provenance: dict) -> Path:

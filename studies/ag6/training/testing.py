@@ -13,10 +13,10 @@ import numpy as np
 
 from nucleate.errors import NucleateError
 from nucleate.geometry import minimum_image
-from nucleate.models.pipeline import evaluate
-from nucleate.models.pipeline.frames import FrameSet, Labels
-from nucleate.models.pipeline.recipe import KINDS, TYPE_MAP
-from nucleate.models.pipeline.stages import Pipeline
+from nucleate.studies.ag6.training import evaluate
+from nucleate.studies.ag6.training.frames import FrameSet, Labels
+from nucleate.studies.ag6.training.recipe import KINDS, TYPE_MAP
+from nucleate.studies.ag6.training.stages import Pipeline
 
 STABILITY_BOXES = ("ag6/monomer_dimer", "ag6/ag6l6_methanol")
 AG_AG_BOND_ANGSTROM = 3.5  # an octahedron has 12 Ag-Ag edges below this
@@ -25,7 +25,7 @@ WATCH_POLL_S = 20.0  # seconds between looks at a running stability check's traj
 
 
 def accuracy(p: Pipeline, model: Path) -> dict:
-    from nucleate.models.pipeline.train import dp_test
+    from nucleate.studies.ag6.training.train import dp_test
 
     systems = p.test_systems()
     outdir = p.work / "final" / "test"
@@ -41,7 +41,7 @@ def accuracy(p: Pipeline, model: Path) -> dict:
 def compression_error(p: Pipeline, model: Path) -> float:
     """Largest force difference (eV/A) between the compressed model and the plain frozen one (final/model.pb)
     on the held-out frames; `accuracy` has already run dp test of the compressed one into final/test."""
-    from nucleate.models.pipeline.train import dp_test
+    from nucleate.studies.ag6.training.train import dp_test
 
     plain = model.parent / "model.pb"
     systems = p.test_systems()
@@ -59,8 +59,8 @@ def cp2k_comparison(p: Pipeline, model: Path) -> dict | None:
     path = p.work / "cp2k" / "cp2k_labels.npz"
     if not path.is_file():
         return None
-    from nucleate.models.pipeline.frames import write_deepmd_system
-    from nucleate.models.pipeline.train import dp_test
+    from nucleate.studies.ag6.training.frames import write_deepmd_system
+    from nucleate.studies.ag6.training.train import dp_test
 
     frames = FrameSet.load(p.work / "cp2k" / "frames" / "AgL_cp2k.npz")
     cp2k = Labels.load(path)
@@ -116,8 +116,8 @@ def stability(p: Pipeline, model: Path) -> dict:
     The boxes run side by side, one process (one core) each; a box whose methanol breaks is stopped
     there (see _run_watched)."""
     from nucleate.analysis.trajectory.io import read_dump_frames, scan_dump
-    from nucleate.models.pipeline.recipe import Kind
-    from nucleate.models.pipeline.sampling import build_box
+    from nucleate.studies.ag6.training.recipe import Kind
+    from nucleate.studies.ag6.training.sampling import build_box
 
     steps = max(2, int(round(p.scale.stability_ps * 1000 / TIMESTEP_FS)))
     dump = max(1, steps // 200)
@@ -256,10 +256,10 @@ def frames_by_round(p: Pipeline) -> list[int]:
 
 
 def run_test(p: Pipeline, output: Path | None) -> dict:
-    from nucleate.models.pipeline.card import write_model_card
-    from nucleate.models.pipeline.cp2k import cp2k_version
-    from nucleate.models.pipeline.train import COMPRESS_STRIDE, training_config
-    from nucleate.models.pipeline.xtb import tblite_version
+    from nucleate.studies.ag6.training.card import write_model_card
+    from nucleate.studies.ag6.training.cp2k import cp2k_version
+    from nucleate.studies.ag6.training.train import COMPRESS_STRIDE, training_config
+    from nucleate.models.xtb import tblite_version
 
     began = time.perf_counter()
     model = p.train_final()

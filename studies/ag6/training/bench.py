@@ -1,6 +1,6 @@
 """Measure per-frame GFN2-xTB cost of every kind and estimate a full pipeline run on 2 cores.
 
-    python -m nucleate.models.pipeline.bench [--frames 1] [-o DIR]
+    python -m nucleate.studies.ag6.training.bench [--frames 1] [-o DIR]
 
 CPU seconds are measured (not wall time), so a busy shared machine still gives quiet-machine numbers.
 """
@@ -12,12 +12,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from nucleate.models.pipeline.recipe import FULL, KINDS, Scale
+from nucleate.studies.ag6.training.recipe import FULL, KINDS, Scale
 
 
 def xtb_seconds_per_kind(workdir: Path, frames: int = 1, seed: int = 0) -> dict[str, dict]:
-    from nucleate.models.pipeline.sampling import initial_frames
-    from nucleate.models.pipeline.xtb import xtb_label
+    from nucleate.studies.ag6.training.sampling import initial_frames
+    from nucleate.models.xtb import xtb_label
 
     out = {}
     for k in KINDS:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "ag6"
+from nucleate.models import AG6_DIR
+
+DEFAULT_OUTPUT = AG6_DIR  # the shipped model's folder, nucleate/models/ag6
 
 
 def _model_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build_ag6(args: argparse.Namespace) -> int:
-    from nucleate.models.pipeline.run import run_pipeline
+    from nucleate.studies.ag6.training.run import run_pipeline
 
     output = args.output or (DEFAULT_OUTPUT if args.scale == "full" else None)
     run_pipeline(args.workdir, stage=args.stage, scale=args.scale, seed=args.seed, output=output)

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from nucleate.models.pipeline.stages import Pipeline
+from nucleate.studies.ag6.training.stages import Pipeline
 
 
 def _log(message: str) -> None:
@@ -35,7 +35,7 @@ def run_pipeline(workdir: str | Path, *, stage: str = "all", scale: str = "full"
             return None
         getattr(p, stage)(r)
         return None
-    from nucleate.models.pipeline.testing import run_test
+    from nucleate.studies.ag6.training.testing import run_test
 
     metrics = run_test(p, Path(output) if output else None)
     log(f"model: {p.work / 'final' / 'model_compressed.pb'} (plain frozen: model.pb beside it); "

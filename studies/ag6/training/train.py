@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nucleate.models.pipeline.recipe import TYPE_MAP
+from nucleate.studies.ag6.training.recipe import TYPE_MAP
 from nucleate.models.training import run_dp, train_and_freeze
 
 # Sized for 2 CPU cores (measured, 732-atom box, 1 thread): rcut 6 A, sel 208, embedding [16,32]

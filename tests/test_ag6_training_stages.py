@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("tblite")
 
-from nucleate.models.pipeline.frames import FrameSet, Labels
-from nucleate.models.pipeline.recipe import SMOKE
+from nucleate.studies.ag6.training.frames import FrameSet, Labels
+from nucleate.studies.ag6.training.recipe import SMOKE
 
 
 def _cli(argv: list[str]) -> int:
-    from nucleate.models.pipeline import cli
+    from nucleate.studies.ag6.training import cli
 
     parser = argparse.ArgumentParser(prog="nucleate")
     cli.register(parser.add_subparsers(dest="command"))
@@ -57,7 +57,7 @@ def test_every_stage_wrote_its_outputs(smoke):
 
 
 def test_labels_reproduce_an_independent_xtb_call(smoke):
-    from nucleate.models.pipeline.xtb import xtb_label
+    from nucleate.models.xtb import xtb_label
 
     work, _ = smoke
     frames = FrameSet.load(work / "round_000" / "frames" / "AgL_vacuum.npz")

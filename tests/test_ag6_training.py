@@ -7,11 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from nucleate.models.pipeline import carving, evaluate, sampling
-from nucleate.models.pipeline.cp2k import cp2k_input, parse_output
-from nucleate.models.pipeline.frames import FrameSet, Labels, write_deepmd_system
-from nucleate.models.pipeline.recipe import TYPE_MAP, kind
-from nucleate.models.pipeline.units import BOHR_ANGSTROM, HARTREE_EV
+from nucleate.studies.ag6.training import carving, evaluate, sampling
+from nucleate.studies.ag6.training.cp2k import cp2k_input, parse_output
+from nucleate.studies.ag6.training.frames import FrameSet, Labels, write_deepmd_system
+from nucleate.studies.ag6.training.recipe import TYPE_MAP, kind
+from nucleate.models.xtb import BOHR_ANGSTROM, HARTREE_EV
 
 
 def _two_atom_molecules(box: float) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -105,7 +105,7 @@ def test_select_frames_respects_the_trust_window():
 
 def test_xtb_forces_are_the_negative_energy_gradient():
     pytest.importorskip("tblite")
-    from nucleate.models.pipeline.xtb import xtb_label
+    from nucleate.models.xtb import xtb_label
 
     from nucleate.systems import molecule
 
@@ -186,7 +186,7 @@ def test_stability_watch_finds_the_first_frame_with_broken_methanol(tmp_path):
     import time
     from types import SimpleNamespace
 
-    from nucleate.models.pipeline.testing import _first_broken_frame
+    from nucleate.studies.ag6.training.testing import _first_broken_frame
     from nucleate.systems import molecule
 
     mol = molecule("methanol")
@@ -214,7 +214,7 @@ def test_stability_watch_finds_the_first_frame_with_broken_methanol(tmp_path):
 
 
 def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
-    from nucleate.models.pipeline.card import stability_verdict
+    from nucleate.studies.ag6.training.card import stability_verdict
 
     ok = {"steps": 40000, "timestep_fs": 0.5, "completed": True, "broken_methanol_bonds": 0,
           "hydroxyl_H_nearest_foreign_O": 0}
@@ -227,7 +227,7 @@ def test_card_title_says_not_stable_for_any_failed_or_damaged_box():
 
 
 def test_card_describes_files_derived_from_a_kind():
-    from nucleate.models.pipeline.card import describe
+    from nucleate.studies.ag6.training.card import describe
 
     kinds = {"AgL": "one AgL monomer", "Ag2L2_vacuum": "bare Ag2L2"}
     assert describe("AgL", kinds) == "one AgL monomer"
@@ -239,7 +239,7 @@ def test_card_describes_files_derived_from_a_kind():
 
 def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
     """GFN2-xTB Langevin MD of bare AgL at 450 K: frames move, bonds neither break nor collapse."""
-    from nucleate.models.pipeline.xtb_md import xtb_md_frames
+    from nucleate.studies.ag6.training.xtb_md import xtb_md_frames
     from nucleate.systems import molecule
 
     mol = molecule("AgL")
@@ -256,7 +256,7 @@ def test_xtb_md_frames_are_thermal_and_keep_the_molecule_whole():
 def test_xtb_md_runaway_guard_tolerates_thermal_fluctuations_not_a_failed_scf():
     """156 atoms at 300 K: 3 N kB T = 12.1 eV. The bare Ag6L6 trajectory of build 4 climbed 32 eV in
     40 steps after its SCF failed; thermal fluctuations are about sqrt(3N/2) kB T = 0.4 eV."""
-    from nucleate.models.pipeline.xtb_md import runaway
+    from nucleate.studies.ag6.training.xtb_md import runaway
 
     assert not runaway(-2165.0, float("inf"), 156, 300.0)        # first frame: nothing to compare with
     assert not runaway(-2166.76 + 0.4, -2166.76, 156, 300.0)
@@ -270,8 +270,8 @@ def test_xtb_md_runaway_guard_tolerates_thermal_fluctuations_not_a_failed_scf():
 
 def test_runaway_thermal_labels_are_dropped_from_the_training_data(tmp_path):
     """Labels of bare Ag6L6 xTB MD at 300 K (build 4): the labeller's SCF landed 6 and 33 eV above the rest."""
-    from nucleate.models.pipeline.frames import FrameSet, Labels
-    from nucleate.models.pipeline.stages import Pipeline
+    from nucleate.studies.ag6.training.frames import FrameSet, Labels
+    from nucleate.studies.ag6.training.stages import Pipeline
 
     energies = np.array([-2165.41, -2165.83, -2166.76, np.nan, -2160.93, -2133.62])
     n, natoms = len(energies), 36
@@ -293,8 +293,8 @@ def test_runaway_thermal_labels_are_dropped_from_the_training_data(tmp_path):
 def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, monkeypatch):
     """Committee disagreement on an Ag atom: a solute-centred AgL frame (78 atoms); on a methanol far
     from the solute: a 17-methanol sphere around that molecule, in its own file AgL_solvent."""
-    from nucleate.models.pipeline.recipe import SMOKE
-    from nucleate.models.pipeline.stages import Pipeline
+    from nucleate.studies.ag6.training.recipe import SMOKE
+    from nucleate.studies.ag6.training.stages import Pipeline
 
     k = kind("AgL")
     packed = sampling.build_box(k, tmp_path / "box", 3)
@@ -322,8 +322,8 @@ def test_explored_frames_are_carved_around_the_largest_disagreement(tmp_path, mo
 
 
 def test_a_kind_explored_into_solvent_spheres_only_is_not_explored_again(tmp_path, monkeypatch):
-    from nucleate.models.pipeline.recipe import SMOKE
-    from nucleate.models.pipeline.stages import Pipeline
+    from nucleate.studies.ag6.training.recipe import SMOKE
+    from nucleate.studies.ag6.training.stages import Pipeline
 
     p = Pipeline(tmp_path / "work", SMOKE, seed=1, log=lambda *_: None)
     p.kinds = [kind("AgL")]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nucleate.models.pipeline.carving import carve
-from nucleate.models.pipeline.frames import FrameSet
-from nucleate.models.pipeline.recipe import TRUST_HI_EV_PER_ANGSTROM, TRUST_LO_EV_PER_ANGSTROM, TYPE_MAP, Kind
+from nucleate.studies.ag6.training.carving import carve
+from nucleate.studies.ag6.training.frames import FrameSet
+from nucleate.studies.ag6.training.recipe import TRUST_HI_EV_PER_ANGSTROM, TRUST_LO_EV_PER_ANGSTROM, TYPE_MAP, Kind
 
 RATTLE_ANGSTROM = (0.02, 0.10)     # Gaussian displacement per coordinate, drawn per frame
 VACUUM_SCALE = (0.96, 1.06)        # isotropic breathing of bare clusters

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nucleate.units import KB_EV
-from nucleate.models.pipeline.xtb import ELECTRONIC_TEMPERATURE_K  # the labels' setting, so MD and labels agree
+from nucleate.models.xtb import ELECTRONIC_TEMPERATURE_K  # the labels' setting, so MD and labels agree
 
 FRICTION_PER_FS = 0.01   # Langevin friction: 100 fs relaxation, gentle enough to keep the dynamics
 TIMESTEP_FS = 0.5        # the study's timestep

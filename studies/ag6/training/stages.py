@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.models.pipeline.frames import FrameSet, Labels, write_deepmd_system
-from nucleate.models.pipeline.recipe import SCALES, TYPE_MAP, Kind, Scale, kind
-from nucleate.models.pipeline import sampling
+from nucleate.studies.ag6.training.frames import FrameSet, Labels, write_deepmd_system
+from nucleate.studies.ag6.training.recipe import SCALES, TYPE_MAP, Kind, Scale, kind
+from nucleate.studies.ag6.training import sampling
 
 STAGES = ("sample", "label", "train", "test")
 LABEL_SAVE_EVERY = 5  # frames between checkpoints of a labels file
@@ -119,7 +119,7 @@ class Pipeline:
 
     def _sample_thermal(self, frames_dir: Path) -> None:
         """GFN2-xTB Langevin MD of each small kind's carved cluster (or bare molecule), 300 or 450 K."""
-        from nucleate.models.pipeline.xtb_md import xtb_md_frames
+        from nucleate.studies.ag6.training.xtb_md import xtb_md_frames
 
         if not self.scale.thermal_frames:
             return
@@ -219,7 +219,7 @@ class Pipeline:
         return files
 
     def label(self, r: int) -> None:
-        from nucleate.models.pipeline.xtb import xtb_label
+        from nucleate.models.xtb import xtb_label
 
         for frames_path in self.frame_files(r):
             labels_path = frames_path.parent.parent / "labels" / frames_path.name
@@ -242,7 +242,7 @@ class Pipeline:
             self._label_cp2k()
 
     def _label_cp2k(self) -> None:
-        from nucleate.models.pipeline.cp2k import cp2k_executable, cp2k_label
+        from nucleate.studies.ag6.training.cp2k import cp2k_executable, cp2k_label
 
         frames_path = self.work / "cp2k" / "frames" / "AgL_cp2k.npz"
         if cp2k_executable() is None:
@@ -300,7 +300,7 @@ class Pipeline:
             if model.is_file():
                 continue
             began = time.perf_counter()
-            from nucleate.models.pipeline.train import train_model
+            from nucleate.studies.ag6.training.train import train_model
 
             train_model(model.parent, systems, validation, steps=self.scale.train_steps, seed=self.seed + 1000 * r + k)
             self.log(f"train round {r} model {k}: {self.scale.train_steps} steps on {len(systems)} systems "
@@ -309,7 +309,7 @@ class Pipeline:
     # ------------------------------------------------------------------ test
     def train_final(self) -> Path:
         """The shipped model, compressed (final/model_compressed.pb; final/model.pb is the plain frozen one)."""
-        from nucleate.models.pipeline.train import compress_model, train_model
+        from nucleate.studies.ag6.training.train import compress_model, train_model
 
         model = self.work / "final" / "model.pb"
         if not model.is_file():
@@ -324,7 +324,7 @@ def _without_runaway_labels(frames: FrameSet, labels: Labels, path: Path, log) -
     """A thermal trajectory's labels without the frames whose energy ran away (xtb_md.runaway_frames)."""
     import re
 
-    from nucleate.models.pipeline.xtb_md import runaway_frames
+    from nucleate.studies.ag6.training.xtb_md import runaway_frames
 
     found = re.search(r"MD ([0-9.]+) K", frames.origins[0]) if frames.origins else None
     if found is None:

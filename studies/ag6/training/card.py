@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nucleate.models.model_card import ENERGY_UNIT, FORCE_UNIT, card_header, markdown_table, write_card
+from nucleate.models.model_card import fmt as _fmt
+
 STUDY_KDE = {"Ag-Ag": 2.97, "Ag-S": 2.54, "Ag-N": 2.28}
-
-
-def _fmt(value, spec: str = ".0f") -> str:
-    return "n/a" if value is None else format(value, spec)
 
 
 def _rounds(m: dict) -> str:
@@ -53,12 +52,14 @@ def render_model_card(m: dict) -> str:
     r = m["recipe"]
     fit = m["training"]
     desc, net = fit["model"]["descriptor"], fit["model"]["fitting_net"]
-    rows = "\n".join(
-        f"| {name} | {describe(name, m['kinds'])} | {c.get('atoms', '')} | {c.get('train_frames', 0)} | {c.get('test_frames', 0)} "
-        f"| {_fmt(m['held_out'].get(name, {}).get('force_rmse_mev_per_angstrom'))} "
-        f"| {_fmt(m['held_out'].get(name, {}).get('reference_force_rms_mev_per_angstrom'))} "
-        f"| {_fmt(m['held_out'].get(name, {}).get('energy_rmse_offset_removed_mev_per_atom'), '.1f')} |"
-        for name, c in m["composition"].items())
+    table = markdown_table(
+        ["kind", "what", "atoms", "train frames", "held-out", f"force RMSE ({FORCE_UNIT})",
+         f"reference force RMS ({FORCE_UNIT})", f"energy RMSE, offset removed ({ENERGY_UNIT})"],
+        [[name, describe(name, m["kinds"]), c.get("atoms", ""), c.get("train_frames", 0), c.get("test_frames", 0),
+          _fmt(m["held_out"].get(name, {}).get("force_rmse_mev_per_angstrom")),
+          _fmt(m["held_out"].get(name, {}).get("reference_force_rms_mev_per_angstrom")),
+          _fmt(m["held_out"].get(name, {}).get("energy_rmse_offset_removed_mev_per_atom"), ".1f")]
+         for name, c in m["composition"].items()])
     cp2k = m.get("cp2k")
     if cp2k:
         cp2k_text = (f"{cp2k['frames']} frames of AgL + 2 methanol ({cp2k['atoms']} atoms), CP2K {m['versions']['cp2k']} "
@@ -92,12 +93,11 @@ def render_model_card(m: dict) -> str:
                                                 for k, v0 in STUDY_KDE.items())
         stab.append(line + ".")
     verdict = stability_verdict(m["stability"])
-    title = "# Ag/S/N/C/H/O demonstration DeePMD model (GFN2-xTB level of theory)"
+    title = "Ag/S/N/C/H/O demonstration DeePMD model (GFN2-xTB level of theory)"
     if verdict:
         title += f" -- NOT STABLE ({verdict}): workflow demonstration only"
-    return f"""{title}
-
-**What it is.** A small DeePMD-kit model (TensorFlow backend) for the chemistry of the Ag6(SCHNH)6-in-methanol
+    header = card_header(title, "A small DeePMD-kit model (TensorFlow backend) for the chemistry of the Ag6(SCHNH)6-in-methanol")
+    return f"""{header}
 study, trained on **GFN2-xTB** energies and forces, not on the study's PBE-D3 DFT. It lets every part of
 nucleate run right after installation. It is a demonstration model: tight-binding reference, small data set,
 non-periodic training frames. Bring your own model (`--model`, or `potential.deepmd` in a spec) for science.
@@ -116,9 +116,7 @@ Type map `Ag S N C H O`. Build: scale `{m['scale']}`, seed {m['seed']}:
 - Labelled training frames per round: {_rounds(m)}.
 - Held-out frames come from an independent random stream of the round-0 recipe.
 
-| kind | what | atoms | train frames | held-out | force RMSE (meV/A) | reference force RMS (meV/A) | energy RMSE, offset removed (meV/atom) |
-|---|---|---|---|---|---|---|---|
-{rows}
+{table}
 
 For scale: the study reports about 50 meV/A against its DFT.
 
@@ -149,6 +147,4 @@ frozen model's by at most {_fmt(m.get('compression_max_force_difference_ev_per_a
 
 
 def write_model_card(metrics: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(render_model_card(metrics))
-    return path
+    return write_card(render_model_card(metrics), path)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleate.errors import NucleateError
-from nucleate.models.pipeline.units import BOHR_ANGSTROM, HARTREE_EV
+from nucleate.models.xtb import BOHR_ANGSTROM, HARTREE_EV
 
 PSEUDO_VALENCE = {"Ag": 11, "S": 6, "N": 5, "C": 4, "H": 1, "O": 6}  # GTH-PBE-qN
 CUTOFF_RY = 400.0
