@@ -370,78 +370,100 @@ def _write_local_input(run: rd.RunDirectory, spec: RunSpec, data, *, has_plumed:
 
 def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, time_limit_s,
                     progress_stream) -> RunResult:
+    """One in-process segment of a locked run directory: plan it, start LAMMPS on the input written for it,
+    couple PLUMED, run from mark to mark with checkpoints, and record the segment whatever happens."""
     spec = spec_from_rundir(run)
-    has_plumed = (run / rd.PLUMED).exists()
     external = _plumed_outputs(run)
     plan = _plan_segment(run, spec, steps=steps, continue_run=continue_run, overwrite=overwrite, external=external)
-    start, target = plan.start, plan.target
     check_models(spec, _model_origins(run, spec))
     cwd = os.getcwd()
     os.chdir(run.path)
     t0 = time.perf_counter()
-    status, coupling, lmp, step, md_rate, input_name = "failed", None, None, start, 0.0, None
+    status, coupling, lmp, step, md_rate, input_name = "failed", None, None, plan.start, 0.0, None
     with _StopRequest(time_limit_s) as stop:
         try:
-            if continue_run:
-                for path in run.set_aside_after(plan.checkpoint["file_sizes"], start):
-                    log.warning("output written after the step-%d checkpoint kept in %s", start, path)
-            lmp = _Lammps(run, continue_run)
-            stop.attach(lmp.lmp)
-            data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
-            input_name = _write_local_input(run, spec, data, has_plumed=has_plumed, plan=plan)
-            with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
-                lmp.execute((run / input_name).read_text(), input_name)
-            if continue_run:
-                _check_restored_step(lmp, plan.checkpoint)
-            if has_plumed:
-                data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, data)])
-                coupling = PlumedCoupling(
-                    lmp.lmp, run / rd.PLUMED, run / (f"plumed.{start}.log" if continue_run else "plumed.log"),
-                    timestep_ps=spec.md.timestep_ps, natoms=int(lmp.lmp.get_natoms()), masses_by_type=data_masses,
-                    restart_step=start if continue_run else None, restart=continue_run)
-                coupling.attach()
-
-            every = spec.output.progress or max(1, min(spec.output.checkpoint, spec.output.thermo * 10))
-            marks = _boundaries(start, target, every, spec.output.checkpoint)
-            if coupling:
-                coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
-            bar = Progress(start, target, spec.md.timestep_fs, stream=progress_stream, label=spec.name,
+            lmp, coupling, input_name = _start_segment(run, spec, plan, stop)
+            bar = Progress(plan.start, plan.target, spec.md.timestep_fs, stream=progress_stream, label=spec.name,
                            plumed_ms=(lambda: coupling.plumed_ms_per_step) if coupling else None)
-            if continue_run and not stop.requested:
-                # The restart step's setup re-writes its thermo row, dump frame and COLVAR row (all flushed):
-                # every output goes back to its size at the checkpoint, so nothing is written twice.
-                lmp.command("run 0 post no", source="(continue setup)")
-                _raise_pending(coupling)
-                run.cut_back(plan.checkpoint["file_sizes"], list(plan.checkpoint["file_sizes"]))
-            step = start
-            status = _run_marks(lmp, run, spec, coupling, stop, bar, marks, start=start, target=target,
-                                fresh=not continue_run, external=external)
-            step = lmp.step if status != "interrupted-before-start" else start
-            if status.startswith("interrupted"):
-                status = "time-limit" if stop.reason == "time-limit" else "interrupted"
+            status, step = _advance_segment(lmp, run, spec, coupling, stop, bar, plan, external)
             bar.close(step, status)
             md_rate = bar.rate(step)
         except KeyboardInterrupt:  # only without our handlers (not the main thread)
             status = "interrupted"
-            raise NucleateError(f"{run.path}: stopped hard at step {lmp.step if lmp else start}; continue from the "
-                                f"last checkpoint with `nucleate run {run.path} --continue`") from None
+            raise NucleateError(f"{run.path}: stopped hard at step {lmp.step if lmp else plan.start}; continue from "
+                                f"the last checkpoint with `nucleate run {run.path} --continue`") from None
         finally:
             wall = time.perf_counter() - t0
             _close(coupling, lmp)
             os.chdir(cwd)
-            done = max(step - start, 0)
             cost = _plumed_cost(coupling, md_rate)
-            segment = {"kind": "continue" if continue_run else "run", "start_step": start, "end_step": step,
-                       "target_step": target, "status": status, "wall_s": round(wall, 3),
-                       "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
-                       **cost,
-                       "input": input_name,
-                       "input_sha256": rd.sha256(run / input_name) if input_name and (run / input_name).exists() else None,
-                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            _record_segment(run, segment, failing=sys.exc_info()[0] is not None)
-    return RunResult(status=status, start_step=start, end_step=step, wall_s=wall, steps_per_s=md_rate,
+            _record_segment(run, _segment_record(run, plan, continue_run, step, status, wall, md_rate, cost,
+                                                 input_name), failing=sys.exc_info()[0] is not None)
+    return RunResult(status=status, start_step=plan.start, end_step=step, wall_s=wall, steps_per_s=md_rate,
                      rundir=run.path, plumed_ms_per_step=cost.get("plumed_ms_per_step"),
                      plumed_share=cost.get("plumed_share"))
+
+
+def _start_segment(run: rd.RunDirectory, spec: RunSpec, plan: _Plan, stop: _StopRequest):
+    """Set aside what a crash left after the checkpoint, start LAMMPS on this segment's input (written into
+    the run directory first) and couple PLUMED; returns (LAMMPS, coupling or None, input name)."""
+    continuation = plan.checkpoint is not None
+    if continuation:
+        for path in run.set_aside_after(plan.checkpoint["file_sizes"], plan.start):
+            log.warning("output written after the step-%d checkpoint kept in %s", plan.start, path)
+    lmp = _Lammps(run, continuation)
+    stop.attach(lmp.lmp)
+    has_plumed = (run / rd.PLUMED).exists()
+    data = read_data(run / rd.DATA)  # once: the input's masses and the coupling's
+    input_name = _write_local_input(run, spec, data, has_plumed=has_plumed, plan=plan)
+    with captured_stderr():  # DeePMD/TensorFlow chatter while the model loads
+        lmp.execute((run / input_name).read_text(), input_name)
+    if continuation:
+        _check_restored_step(lmp, plan.checkpoint)
+    coupling = None
+    if has_plumed:
+        data_masses = np.array([0.0] + [m["mass"] for m in masses_for(spec, data)])
+        coupling = PlumedCoupling(
+            lmp.lmp, run / rd.PLUMED, run / (f"plumed.{plan.start}.log" if continuation else "plumed.log"),
+            timestep_ps=spec.md.timestep_ps, natoms=int(lmp.lmp.get_natoms()), masses_by_type=data_masses,
+            restart_step=plan.start if continuation else None, restart=continuation)
+        coupling.attach()
+    return lmp, coupling, input_name
+
+
+def _advance_segment(lmp: "_Lammps", run: rd.RunDirectory, spec: RunSpec, coupling, stop: _StopRequest, bar,
+                     plan: _Plan, external: list[Path]) -> tuple[str, int]:
+    """Run the segment from its start to its target (or a stop request); returns (status, last step)."""
+    start, target, continuation = plan.start, plan.target, plan.checkpoint is not None
+    every = spec.output.progress or max(1, min(spec.output.checkpoint, spec.output.thermo * 10))
+    marks = _boundaries(start, target, every, spec.output.checkpoint)
+    if coupling:
+        coupling.checkpoint_steps = {m for m in marks if m % spec.output.checkpoint == 0 or m == target}
+    if continuation and not stop.requested:
+        # The restart step's setup re-writes its thermo row, dump frame and COLVAR row (all flushed):
+        # every output goes back to its size at the checkpoint, so nothing is written twice.
+        lmp.command("run 0 post no", source="(continue setup)")
+        _raise_pending(coupling)
+        run.cut_back(plan.checkpoint["file_sizes"], list(plan.checkpoint["file_sizes"]))
+    status = _run_marks(lmp, run, spec, coupling, stop, bar, marks, start=start, target=target,
+                        fresh=not continuation, external=external)
+    step = lmp.step if status != "interrupted-before-start" else start
+    if status.startswith("interrupted"):
+        status = "time-limit" if stop.reason == "time-limit" else "interrupted"
+    return status, step
+
+
+def _segment_record(run: rd.RunDirectory, plan: _Plan, continue_run: bool, step: int, status: str, wall: float,
+                    md_rate: float, cost: dict, input_name: str | None) -> dict:
+    """The segment's entry in the manifest (its keys: engine.manifest.SEGMENT_FIELDS)."""
+    done = max(step - plan.start, 0)
+    return {"kind": "continue" if continue_run else "run", "start_step": plan.start, "end_step": step,
+            "target_step": plan.target, "status": status, "wall_s": round(wall, 3),
+            "steps_per_s": round(md_rate, 3), "wall_per_step_s": round(wall / done, 6) if done else None,
+            **cost,
+            "input": input_name,
+            "input_sha256": rd.sha256(run / input_name) if input_name and (run / input_name).exists() else None,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def _plumed_cost(coupling: PlumedCoupling | None, md_rate: float) -> dict:
