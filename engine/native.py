@@ -215,7 +215,9 @@ def drop_restart_step_records(run: rd.RunDirectory, sizes: dict[str, int], step:
     file: headers and the step's own records (dump frame, thermo row, PLUMED row at that time)."""
     plumed_time = step * timestep_ps / TIME_TO_PS[plumed_time_unit.lower()]
     for key, size in sizes.items():
-        path = Path(key) if os.path.isabs(key) else run.path / key
+        if os.path.isabs(key):
+            continue  # a walker's hills in the shared folder: kept whole (RunDirectory.set_aside_after says why)
+        path = run.path / key
         if not path.is_file() or path.stat().st_size <= size:
             continue
         if path.name == rd.DUMP:

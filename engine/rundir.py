@@ -251,9 +251,15 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ setting output aside
     def set_aside_after(self, sizes: dict[str, int], step: int) -> list[Path]:
-        """Move bytes written after a checkpoint into `<name>.after-step-<step>` files."""
+        """Move bytes written after a checkpoint into `<name>.after-step-<step>` files.
+
+        Files outside the run directory (a walker's hills in the shared folder) are left whole: the other
+        walkers have read those hills already and biased their own runs with them, so they stay part of the
+        shared bias; the walker reads them back with the others' when it continues (PLUMED RESTART)."""
         moved = []
         for name, size in sizes.items():
+            if os.path.isabs(name):
+                continue
             path = self._path(name)
             if not path.exists() or path.stat().st_size <= size:
                 continue
@@ -268,8 +274,12 @@ class RunDirectory:
         return moved
 
     def cut_back(self, sizes: dict[str, int], names: list[str]) -> None:
-        """Drop what LAMMPS re-writes for the restart step itself (setup output), which is a duplicate."""
+        """Drop what LAMMPS re-writes for the restart step itself (setup output), which is a duplicate.
+        Shared walker files outside the run directory are not cut: the hills this walker deposited after
+        its checkpoint stay part of the shared bias (see set_aside_after)."""
         for name in names:
+            if os.path.isabs(name):
+                continue
             path = self._path(name)
             if name in sizes and path.exists() and path.stat().st_size > sizes[name]:
                 with open(path, "r+b") as handle:

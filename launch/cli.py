@@ -58,6 +58,11 @@ def _drive(campaign, wait: bool) -> int:
 
     state = campaign.drive(wait=wait)
     print(format_rows(status_rows(campaign)))
+    if state == "done":
+        from .results import describe, write_results
+
+        for line in describe(write_results(campaign)):
+            print(line)
     print(f"campaign {campaign.path}: {state}" + ("" if state in ("done", "failed") else
           f"; follow it with `nucleate campaign {campaign.path} --wait`, see it with `nucleate status {campaign.path}`"))
     return 1 if state == "failed" else 0

@@ -156,7 +156,7 @@ class MachineProfile:
                               "gpus_per_task": r.gpus_per_task, "walltime": _hms(r.walltime_s),
                               "account": r.account, "extra": list(r.extra), "tasks_per_job": r.tasks_per_job},
                 "setup": list(self.setup), "env": dict(self.env), "command": self.command,
-                "engine": self.engine, "lammps": " ".join(self.lammps),
+                "engine": self.engine, **({"lammps": " ".join(self.lammps)} if self.engine == "lammps" else {}),
                 "margin": _hms(self.margin_s), "retries": self.retries, "poll_seconds": self.poll_seconds}
 
 

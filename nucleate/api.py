@@ -355,10 +355,12 @@ def _error_meaning(result: "ReweightResult", blocks, kt: float, unit: str) -> st
 def reweight(colvar, cvs: str | Sequence[str], bias: str | Sequence[str], *, temperature_K: float,
              skip: float = 0.0, tmin: float | None = None, hills=None, final_bias: bool = False,
              bins=None, mins=None, maxs=None, bandwidth="auto", blocks: int | str | None = 10,
-             input_units: str | None = None) -> Reweighted:
+             input_units: str | None = None, walkers: bool = False) -> Reweighted:
     """F(cvs) from biased samples, reweighted by exp((bias - c(t))/kT), with block errors.
 
-    colvar: COLVAR path(s), a PlumedTable or a RunOutputs; cvs: one or two columns; bias: the bias
+    colvar: COLVAR path(s), a PlumedTable or a RunOutputs (with `walkers`: one COLVAR per walker of a
+    multiple-walker run, each weighted by its own bias columns, which hold the bias all walkers share,
+    and all samples put together in time order); cvs: one or two columns; bias: the bias
     column(s) acting on the run (LABEL.rbias, or LABEL.bias with its LABEL.rct, OPES and wall
     biases as they are); temperature_K: the simulation's temperature (kT in the COLVAR's energy
     unit follows); bandwidth: "auto" (Silverman on the Kish effective sample size), numbers per CV,
@@ -371,14 +373,34 @@ def reweight(colvar, cvs: str | Sequence[str], bias: str | Sequence[str], *, tem
     from nucleate.analysis.plumed_files import PlumedTable
     from nucleate.analysis.reweight import Reweighter
 
-    table = colvar if isinstance(colvar, PlumedTable) else read_colvar(colvar, input_units=input_units)
+    if walkers:
+        sources = [colvar] if isinstance(colvar, (str, Path, PlumedTable)) else list(colvar)
+        if len(sources) < 2:
+            raise NucleateError("walkers=True needs two or more COLVAR files, one per walker")
+        tables = [t if isinstance(t, PlumedTable) else read_colvar(t, input_units=input_units) for t in sources]
+    else:
+        tables = [colvar if isinstance(colvar, PlumedTable) else read_colvar(colvar, input_units=input_units)]
+    table = tables[0]
+    for other in tables[1:]:
+        if not other.units.same_as(table.units):
+            raise NucleateError(f"mixed units: {table.describe()} is in {table.units.energy}, {other.describe()} "
+                                f"in {other.units.energy}")
     unit = table.units.energy
     kt = _kt(temperature_K, unit)
     if hills is not None and not isinstance(hills, Hills):
         hills = read_hills([hills] if isinstance(hills, (str, Path)) else list(hills), units=input_units)
-    reweighter = Reweighter(table, cvs, bias, kt, skip=skip, tmin=tmin, hills=hills,
-                            method="final" if final_bias else "ct")
-    result = reweighter.run(bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks)
+    reweighters = [Reweighter(t, cvs, bias, kt, skip=skip, tmin=tmin, hills=hills,
+                              method="final" if final_bias else "ct") for t in tables]
+    if len(reweighters) == 1:
+        result = reweighters[0].run(bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks)
+    else:
+        from nucleate.analysis.fes_estimate import estimate_fes
+        from nucleate.analysis.weighted_samples import combine_walkers
+
+        samples = combine_walkers([r.weighted_samples() for r in reweighters])
+        result = estimate_fes(samples, kt, unit, bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks,
+                              time_unit=table.units.time, meta={"bias": list(reweighters[0].bias), "skip": skip,
+                                                                "walkers": len(tables)})
     if result.warning:
         log.warning("%s: %s", table.describe(), result.warning)
     return Reweighted(fes=result.fes, temperature_K=float(temperature_K), kt=kt,

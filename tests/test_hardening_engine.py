@@ -187,7 +187,11 @@ PRINT ARG=d,cn,metad.bias STRIDE=1 FILE=COLVAR
 
 
 @pytest.mark.slow
-def test_kill_minus_9_with_walker_hills_outside_the_run_directory_duplicates_no_hill(tmp_path):
+def test_kill_minus_9_keeps_a_walkers_shared_hills_whole_and_appends_after_them(tmp_path):
+    """A walker killed after its checkpoint: its own rows go back to the checkpoint, but the hills it wrote to
+    the shared folder stay, byte for byte: other walkers have read them and biased their runs with them (and
+    a live reader's file position must never fall beyond the end of a cut file).  The continuation reads
+    them back (PLUMED RESTART) and appends its own hills after them."""
     shared = tmp_path / "shared"
     shared.mkdir()
     data = _argon_cluster(tmp_path)
@@ -212,12 +216,31 @@ def test_kill_minus_9_with_walker_hills_outside_the_run_directory_duplicates_no_
     proc.wait()
     assert not (rundir / "HILLS").exists()
     checkpoint = json.loads((rundir / "checkpoint.json").read_text())["step"]
+    killed = hills.read_bytes()
+    killed_t = read_table(hills)[:, 0]
+    assert killed_t[-1] > checkpoint * DT_FS  # hills past the checkpoint, already in the shared folder
     # the other walker, yet to deposit: a restarting METAD reads every walker's file
     header = [line for line in hills.read_text().splitlines() if line.startswith("#!")]
     (shared / "HILLS.1").write_text("\n".join(header) + "\n")
     execute(rundir, steps=200, continue_run=True)
-    _assert_every_step_once(rundir, checkpoint + 200, hills=hills)
-    assert any(p.name.startswith("HILLS.0.after-step-") for p in shared.iterdir())  # the killed tail, kept aside
+    colvar = read_table(rundir / "COLVAR")
+    np.testing.assert_allclose(colvar[:, 0], np.arange(checkpoint + 201) * DT_FS)  # the walker's own rows: once
+    assert hills.read_bytes().startswith(killed)  # nothing of the shared file cut or changed
+    appended = read_table(hills)[len(killed_t):, 0]
+    np.testing.assert_allclose(appended, np.arange(checkpoint + 5, checkpoint + 201, 5) * DT_FS)
+    assert not any(".after-step-" in p.name for p in shared.iterdir())
+    # what the continuation printed as its bias holds the killed hills too, the bias every walker felt
+    # (to 1 %: PLUMED's Gaussians are cut off at 2.5 sigma and stretched to reach zero there)
+    table = read_table(hills)
+
+    def bias(s, rows):
+        centres, sigmas, height = rows[:, 1:3], rows[:, 3:5], rows[:, 5] * (rows[:, 6] - 1) / rows[:, 6]
+        return float(np.sum(height * np.exp(-0.5 * np.sum(((s - centres) / sigmas) ** 2, axis=1))))
+
+    row = colvar[checkpoint + 1]
+    before_kill, before_checkpoint = table[: len(killed_t)], table[table[:, 0] <= checkpoint * DT_FS]
+    assert row[3] == pytest.approx(bias(row[1:3], before_kill), rel=1e-2)
+    assert abs(row[3] - bias(row[1:3], before_checkpoint)) > 0.1 * row[3]  # without them: clearly another bias
 
 
 # ---------------------------------------------------------------------------------------------- signals

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from nucleate.analysis.fes_grid import read_grid
+from nucleate.analysis.fes_grid import FES, read_grid
 from nucleate.analysis.hills import read_hills, sum_hills
 from nucleate.errors import NucleateError
 from nucleate.launch.campaign import Campaign, job_script
@@ -67,9 +67,22 @@ def _assert_walkers_complete(campaign_dir: Path, steps: int, walkers: int = 2):
         np.testing.assert_allclose(colvar[:, 0], np.arange(steps + 1) * DT_FS)  # no lost, no duplicated row
         np.testing.assert_array_equal(read_table(rundir / "thermo.csv")[:, 0], np.arange(0, steps + 1, 10))
         assert [int(s) for s in _frame_steps(rundir / "traj.lammpstrj")] == list(range(0, steps + 1, 100))
-        hills = read_table(hills_dir / f"HILLS.{k}")
-        np.testing.assert_allclose(hills[:, 0], np.arange(PACE, steps + 1, PACE) * DT_FS)
+        _assert_hills_complete(tables[k][:, 0], np.arange(PACE, steps + 1, PACE) * DT_FS)
         _assert_bias_uses_every_walker(colvar, tables[k], np.vstack([t for j, t in enumerate(tables) if j != k]))
+
+
+def _assert_hills_complete(times: np.ndarray, expected: np.ndarray):
+    """Every deposit time once, in order; a walker killed after a checkpoint keeps the hills it had already
+    shared (the other walkers have felt them), so after the kill its file goes on from its checkpoint: each
+    stretch in time order, and the file holds every expected time, the rerun stretch twice."""
+    restarts = np.flatnonzero(np.diff(times) <= 0) + 1
+    stretches = np.split(times, restarts)
+    for stretch in stretches:
+        assert np.all(np.diff(stretch) > 0)
+    np.testing.assert_allclose(np.unique(np.round(times, 6)), expected)
+    np.testing.assert_allclose(stretches[-1][-1], expected[-1])
+    if not len(restarts):
+        np.testing.assert_allclose(times, expected)
 
 
 def _assert_bias_uses_every_walker(colvar, own_hills, others):
@@ -86,8 +99,11 @@ def _assert_bias_uses_every_walker(colvar, own_hills, others):
     excess = []
     for row in colvar[200::100]:
         t, s, printed = row[0], row[1:3], row[3]
-        clock = own_hills[own_hills[:, 0] <= t][-1, -1]
-        own = bias(s, own_hills[own_hills[:, 0] < t])
+        # the walker's own hill of time t, the last in file order (after a kill the file goes on from the
+        # checkpoint): the bias at t is every own hill before it in the file
+        latest = np.flatnonzero(own_hills[:, 0] <= t)[-1]
+        clock = own_hills[latest, -1]
+        own = bias(s, own_hills[:latest] if own_hills[latest, 0] == t else own_hills[:latest + 1])
         high = own + bias(s, others[others[:, -1] <= clock + 5])
         assert printed <= high + 1e-3 * max(printed, 1.0), (t, printed, high)
         excess.append((printed - own) / max(printed, 1e-12))
@@ -171,6 +187,20 @@ def test_two_walkers_chained_through_jobs_on_this_machine(tmp_path):
     assert [(r["name"], r["state"], r["steps"]) for r in status["runs"]] == [
         ("argon.w0", "done", steps), ("argon.w1", "done", steps)]
     assert all(r["ns_per_day"] > 0 for r in status["runs"])
+
+    # the campaign ends with one FES reweighted from both walkers' COLVARs: the same surface as
+    # `nucleate reweight --walkers` on those files, in the runs' units
+    assert "argon: F(d, cn) from" in result.stdout and "2 walkers" in result.stdout
+    summary = json.loads((tmp_path / "c" / "results" / "results.json").read_text())["argon"]
+    assert summary["walkers"] == 2 and summary["bias"] == ["metad.bias"] and summary["energy_unit"] == "kcal/mol"
+    assert summary["samples"] == 2 * (steps + 1) and Path(summary["png"]).stat().st_size > 10_000
+    colvars = [tmp_path / "c" / "runs" / f"argon.w{k}" / "COLVAR" for k in range(2)]
+    by_cli = _cli("reweight", *colvars, "--walkers", "--cv", "d,cn", "--bias", "metad.bias", "--temp", "120",
+                  "--bandwidth", "auto", "--blocks", "5", "-o", tmp_path / "cli_fes.dat")
+    assert by_cli.returncode == 0, by_cli.stderr
+    ours, cli = FES.read(summary["fes"]), FES.read(tmp_path / "cli_fes.dat")
+    assert ours.energy_unit == "kcal/mol" and ours.kt == pytest.approx(0.0019872 * 120, rel=1e-4)
+    np.testing.assert_allclose(ours.free, cli.free, rtol=0, atol=1e-9)
 
     # the campaign's FES: both walkers' hills summed, as `plumed sum_hills` does with both files
     hills = [tmp_path / "c" / "hills" / "argon" / f"HILLS.{k}" for k in range(2)]
