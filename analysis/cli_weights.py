@@ -47,12 +47,15 @@ class WeightedRun:
     """The samples of the command's COLVAR files with their weights, k_B T and units."""
 
     def __init__(self, args):
-        from nucleate.analysis.hills import read_hills
         from nucleate.analysis.reweight import Reweighter, kt_from
 
         cvs = [c for c in args.cv.split(",") if c]
         bias = [b for b in args.bias.split(",") if b]
-        hills = read_hills(args.hills, units=args.input_units) if args.hills else None
+        hills = None
+        if args.hills:
+            from nucleate.analysis.hills import read_hills
+
+            hills = read_hills(args.hills, units=args.input_units)
         wanted = cvs + bias + (list(hills.names) if hills is not None and args.final_bias else [])
         groups = [[path] for path in args.colvar] if args.walkers else [list(args.colvar)]
         if args.walkers and len(groups) < 2:

@@ -15,7 +15,7 @@ import numpy as np
 
 from nucleate.analysis.blocks import block_average
 from nucleate.analysis.fes_grid import FES, GridSpec, axis_extent
-from nucleate.analysis.kernel_density import grid_indices, kernel_density, rule_of_thumb_bandwidth, weighted_histogram
+from nucleate.analysis.kernel_density import grid_indices, kernel_densities, rule_of_thumb_bandwidth, weighted_histogram
 from nucleate.analysis.weight_checks import WeightCheck, check_weights
 from nucleate.analysis.weighted_samples import WeightedSamples
 from nucleate.errors import NucleateError
@@ -87,23 +87,29 @@ def _bandwidth(bandwidth, grid: GridSpec, samples: WeightedSamples, weights: np.
     return values, "given"
 
 
-def _block_labels(samples: WeightedSamples, blocks) -> tuple[np.ndarray | None, int]:
-    """Block number of each sample (None: one block) and the number of blocks."""
+def _blocks(samples: WeightedSamples, blocks) -> list:
+    """The samples of each block: slices for contiguous blocks in time, boolean masks for walkers."""
     if blocks == WALKERS:
         if samples.walkers is None or len(samples.walker_names) < 2:
             raise NucleateError(f"--blocks {WALKERS} needs two or more walker files (--walkers)")
-        return samples.walkers, len(samples.walker_names)
+        return [samples.walkers == walker for walker in range(len(samples.walker_names))]
     count = int(blocks) if blocks else 1
     if count <= 1:
-        return None, 1
+        return [slice(None)]
     if count > len(samples) // 2:
         raise NucleateError(f"{count} blocks need at least {2 * count} samples (have {len(samples)})")
     bounds = np.linspace(0, len(samples), count + 1).astype(int)
-    return np.repeat(np.arange(count), np.diff(bounds)), count
+    return [slice(int(first), int(last)) for first, last in zip(bounds[:-1], bounds[1:])]
 
 
-def _refuse_empty_range(samples: WeightedSamples, grid: GridSpec, inside: np.ndarray) -> None:
-    if inside.any():
+def _count_inside(grid: GridSpec, values: np.ndarray, chunk: int = 1 << 16) -> int:
+    """How many samples lie in the grid's range, a chunk at a time (no temporaries of the run's length)."""
+    return sum(int(np.count_nonzero(grid_indices(grid, values[first:first + chunk])[1]))
+               for first in range(0, len(values), chunk))
+
+
+def _refuse_empty_range(samples: WeightedSamples, grid: GridSpec, n_inside: int) -> None:
+    if n_inside:
         return
     ranges = ", ".join(f"{n} in [{samples.values[:, k].min():.6g}, {samples.values[:, k].max():.6g}]"
                        for k, n in enumerate(samples.names))
@@ -117,27 +123,25 @@ def estimate_fes(samples: WeightedSamples, kt: float, energy_unit: str, grid: Gr
     """F on the grid from the weighted samples.  bandwidth: None (histogram), numbers (one per CV, CV
     units) or "auto"; blocks: a number K >= 2 of contiguous blocks, or "walkers"."""
     grid = grid or default_grid(samples, bins, mins, maxs)
-    weights = samples.weights()
-    _, inside = grid_indices(grid, samples.values)
-    _refuse_empty_range(samples, grid, inside)
+    log_weights = samples.normalised_log_weights()
+    weights = np.exp(log_weights)
+    n_inside = _count_inside(grid, samples.values)
+    _refuse_empty_range(samples, grid, n_inside)
     widths, rule = _bandwidth(bandwidth, grid, samples, weights)
-    labels, count = _block_labels(samples, blocks)
-    block_density, block_weight = [], []
-    for block in range(count):
-        chosen = slice(None) if labels is None else labels == block
-        part_values, part_weights = samples.values[chosen], weights[chosen]
-        if widths is None:
-            block_density.append(weighted_histogram(grid, part_values, part_weights))
-        else:
-            block_density.append(kernel_density(grid, part_values, part_weights, widths))
-        block_weight.append(part_weights.sum())
+    parts = [(samples.values[chosen], weights[chosen]) for chosen in _blocks(samples, blocks)]
+    count = len(parts)
+    if widths is None:
+        block_density = [weighted_histogram(grid, part_values, part_weights) for part_values, part_weights in parts]
+    else:
+        block_density = kernel_densities(grid, parts, widths)
+    block_weight = [part_weights.sum() for _, part_weights in parts]
     mean, err, blocks_eff = block_average(np.array(block_density), np.array(block_weight))
     with np.errstate(divide="ignore", invalid="ignore"):
         free = np.where(mean > 0, -kt * np.log(np.where(mean > 0, mean, 1.0)), np.inf)
         free_err = None
         if count > 1:
             free_err = np.where(mean > 0, kt * err / np.where(mean > 0, mean, 1.0), np.inf)
-    check = check_weights(samples, time_unit)
+    check = check_weights(samples, time_unit, weights=weights)
     header = {"sample_size": str(len(samples)), "effective_sample_size": f"{check.n_effective:.6g}"}
     if widths is not None:
         header |= {f"bandwidth_{name}": f"{h:.6g}" for name, h in zip(grid.names, widths)}
@@ -148,8 +152,8 @@ def estimate_fes(samples: WeightedSamples, kt: float, energy_unit: str, grid: Gr
         ([f"warning: {check.warning}"] if check.warning else [])
     fes = FES(grid=grid, free=free, energy_unit=energy_unit, free_err=free_err, kt=kt,
               meta={"source": samples.source} | (meta or {}), header=header, notes=notes).shifted_to_zero()
-    return ReweightResult(fes=fes, log_weights=samples.normalised_log_weights(), samples=samples.values,
-                          times=samples.times, n_effective=check.n_effective, n_outside=int((~inside).sum()),
+    return ReweightResult(fes=fes, log_weights=log_weights, samples=samples.values,
+                          times=samples.times, n_effective=check.n_effective, n_outside=len(samples) - n_inside,
                           n_blocks=count if count > 1 else None, blocks_effective=blocks_eff if count > 1 else None,
                           weighting="; ".join(samples.weighting), notes=list(samples.weighting), bandwidth=widths,
                           bandwidth_rule=rule, check=check)

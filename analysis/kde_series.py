@@ -66,7 +66,44 @@ def _fine_bins(grid: GridSpec, h: float):
 
 def kernel_sum_1d(grid: GridSpec, values: np.ndarray, weights: np.ndarray, h: float) -> np.ndarray:
     """sum_n w_n exp(-(g - x_n)^2 / 2h^2) at the grid points, relative error <= RELATIVE_ERROR."""
+    return kernel_sums_1d(grid, [(values, weights)], h)[0]
+
+
+def kernel_sums_1d(grid: GridSpec, parts, h: float) -> list[np.ndarray]:
+    """kernel_sum_1d of each (values, weights) in `parts` (the blocks of a run), on one grid: the
+    distances and Gaussians between grid points and fine bins are computed once for all parts."""
     first, width, count = _fine_bins(grid, h)
+    moments = [_moments(grid, values, weights, h, first, width, count) for values, weights in parts]
+    filled = [m[0] > 0 for m in moments]
+    used = np.flatnonzero(filled[0] if len(filled) == 1 else np.any(filled, axis=0))
+    if not len(used):
+        return [np.zeros(grid.shape) for _ in parts]
+    centres = first + width * np.arange(count)
+    z = np.subtract.outer(grid.axis(0), centres[used]) / h  # (grid points, bins)
+    if grid.periodic[0]:
+        scaled_period = grid.periods[0] / h
+        z -= scaled_period * np.rint(z / scaled_period)
+    gauss = np.square(z)
+    gauss *= -0.5
+    np.exp(gauss, out=gauss)
+    sums = []
+    for part_moments, part_filled in zip(moments, filled):
+        if not part_filled.any():
+            sums.append(np.zeros(grid.shape))
+            continue
+        # sum_p z^p / p! M_p by Horner, times exp(-z^2 / 2)
+        total = np.broadcast_to(part_moments[ORDER, used] / math.factorial(ORDER), z.shape).copy()
+        for p in range(ORDER - 1, -1, -1):
+            total *= z
+            total += part_moments[p, used] / math.factorial(p)
+        total *= gauss
+        sums.append(total.sum(axis=1))
+    return sums
+
+
+def _moments(grid: GridSpec, values: np.ndarray, weights: np.ndarray, h: float, first: float, width: float,
+             count: int) -> np.ndarray:
+    """M_p(c) = sum_{x in c} w exp(-t^2 / 2) t^p for p = 0..ORDER: (ORDER + 1, count)."""
     if grid.periodic[0]:
         period = grid.periods[0]
         shifted = np.mod(values - grid.mins[0], period)  # into [min, min + period), as the bins cover
@@ -91,21 +128,4 @@ def kernel_sum_1d(grid: GridSpec, values: np.ndarray, weights: np.ndarray, h: fl
         if p:
             term *= t
         moments[p] = np.bincount(index, weights=term, minlength=count)
-    centres = first + width * np.arange(count)
-    used = np.flatnonzero(moments[0] > 0)
-    if not len(used):
-        return np.zeros(grid.shape)
-    z = np.subtract.outer(grid.axis(0), centres[used]) / h  # (grid points, bins)
-    if grid.periodic[0]:
-        scaled_period = grid.periods[0] / h
-        z -= scaled_period * np.rint(z / scaled_period)
-    # sum_p z^p / p! M_p by Horner, times exp(-z^2 / 2)
-    total = np.broadcast_to(moments[ORDER, used] / math.factorial(ORDER), z.shape).copy()
-    for p in range(ORDER - 1, -1, -1):
-        total *= z
-        total += moments[p, used] / math.factorial(p)
-    gauss = np.square(z)
-    gauss *= -0.5
-    np.exp(gauss, out=gauss)
-    total *= gauss
-    return total.sum(axis=1)
+    return moments

@@ -113,6 +113,18 @@ def kernel_density(grid: GridSpec, samples: np.ndarray, weights: np.ndarray, ban
     return density
 
 
+def kernel_densities(grid: GridSpec, parts, bandwidth) -> list[np.ndarray]:
+    """kernel_density of each (samples, weights) in `parts` (the blocks of a run): when the 1D series
+    applies to every part, its grid-side work is done once for all of them."""
+    kept = []
+    for samples, weights in parts:
+        used = weights > 0  # weights that underflowed to 0 add nothing
+        kept.append((samples, weights) if used.all() else (samples[used], weights[used]))
+    if len(kept) > 1 and all(kde_series.applies(grid, len(weights), bandwidth) for _, weights in kept):
+        return kde_series.kernel_sums_1d(grid, [(samples[:, 0], weights) for samples, weights in kept], bandwidth[0])
+    return [kernel_density(grid, samples, weights, bandwidth) for samples, weights in kept]
+
+
 def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles) -> np.ndarray:
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])

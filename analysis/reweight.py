@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,9 +27,11 @@ from nucleate.errors import NucleateError
 from nucleate.analysis.colvar_restarts import drop_superseded_rows
 from nucleate.analysis.fes_estimate import ReweightResult, estimate_fes
 from nucleate.analysis.fes_grid import GridSpec
-from nucleate.analysis.hills import Hills, bias_grid, ct_acting_at, ct_from_hills, interpolate_on_grid
 from nucleate.analysis.plumed_files import PlumedTable
 from nucleate.analysis.weighted_samples import WeightedSamples
+
+if TYPE_CHECKING:  # hills is imported where c(t) or the final bias comes from a HILLS file
+    from nucleate.analysis.hills import Hills
 
 _LOOKS_LIKE_BIAS = re.compile(r"bias", re.IGNORECASE)
 _OPES_MARKERS = ("zed", "neff", "nker")
@@ -120,8 +123,10 @@ class Reweighter:
         return np.arange(len(self.table), dtype=float)[self._rows]
 
     def samples(self) -> np.ndarray:
-        # (n, d) as the transpose of a (d, n) array: each CV stays contiguous for the binning
-        return np.array([self.table.column(c)[self._rows] for c in self.cvs]).T
+        # (n, d) as the transpose of a (d, n) array: each CV stays contiguous for the binning; one CV
+        # is a view of its column (no copy of the run's length: fresh memory is slow to fault in)
+        columns = [self.table.column(c)[self._rows] for c in self.cvs]
+        return columns[0][:, None] if len(columns) == 1 else np.array(columns).T
 
     def _label(self, column: str) -> str:
         return column.rsplit(".", 1)[0] if "." in column else ""
@@ -146,6 +151,8 @@ class Reweighter:
             # rbias(t) = bias(t) - rct(t-1): the bias comes before the step's hill, rct after it
             return previous_row(self.table.column(rct))[self._rows], f"{column} - {rct} of the previous row"
         if first and self.hills is not None:
+            from nucleate.analysis.hills import ct_acting_at, ct_from_hills
+
             if "time" not in self.table:
                 raise NucleateError(f"{self.table.describe()}: c(t) from HILLS needs the `time` column")
             hill_times, ct = ct_from_hills(self.hills, self.kt, grid=self.ct_grid)
@@ -164,15 +171,20 @@ class Reweighter:
                 self.notes.append(f"{column} replaced by the final bias of {self.hills.source}")
             else:
                 correction, note = self._correction(column, first=(i == 0))
-                values = self.table.column(column)[self._rows] - correction
+                values = self.table.column(column)[self._rows]
+                if not (isinstance(correction, float) and correction == 0.0):
+                    values = values - correction
                 self.notes.append(note)
             parts[column] = values / self.kt
         return parts
 
     def _raw_log_weights(self, parts: dict[str, np.ndarray]) -> np.ndarray:
-        total = np.zeros(self._rows.stop - self._rows.start)
-        for values in parts.values():
-            total += values
+        if len(parts) == 1:
+            total = next(iter(parts.values()))  # read only from here on: no copy
+        else:
+            total = np.zeros(self._rows.stop - self._rows.start)
+            for values in parts.values():
+                total += values
         if not np.isfinite(total).all():
             bad = int(np.flatnonzero(~np.isfinite(total))[0])
             raise NucleateError(f"{self.table.where(bad + self._rows.start)}: the bias {' + '.join(self.bias)} is "
@@ -192,6 +204,8 @@ class Reweighter:
             weighting=list(self.notes), parts=parts, static_columns=tuple(c for c in self.bias if self._is_static(c)))
 
     def _final_bias(self) -> np.ndarray:
+        from nucleate.analysis.hills import bias_grid, interpolate_on_grid
+
         hills = self.hills
         for name in hills.names:
             if name not in self.table:

@@ -49,9 +49,10 @@ def _driving_column(samples: WeightedSamples) -> tuple[str, float] | None:
     return name, alone[name]
 
 
-def check_weights(samples: WeightedSamples, time_unit: str = "") -> WeightCheck:
-    """n_eff, and a warning with causes and remedies when a few samples carry the estimate."""
-    weights = samples.weights()
+def check_weights(samples: WeightedSamples, time_unit: str = "", weights: np.ndarray | None = None) -> WeightCheck:
+    """n_eff, and a warning with causes and remedies when a few samples carry the estimate
+    (`weights`: samples.weights(), when the caller has them already)."""
+    weights = samples.weights() if weights is None else weights
     check = WeightCheck(samples=len(weights), n_effective=effective_sample_size(weights))
     if len(weights) < 20:
         return check

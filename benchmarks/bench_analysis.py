@@ -11,14 +11,18 @@
    peer script's loop over grid points (np.logaddexp.reduce per point), 1D, 1e6 samples.
 
 Each command runs --repeat times (alternating with its reference); the best wall and CPU times
-are reported, CPU time being the one to trust on a loaded machine.
+are reported, CPU time being the one to trust on a loaded machine.  Python writes the bytecode of
+nucleate's modules on the first run even when PYTHONDONTWRITEBYTECODE is set here, as an installed
+package has it: otherwise every run would compile the modules edited since their bytecode was written.
 
 Usage: python benchmarks/bench_analysis.py [--hills N] [--rows N] [--repeat N] [--keep DIR] [--skip-2d-peer]
+       [--only fes kde1d kde2d histogram read sums]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -127,46 +131,57 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the best is reported")
     parser.add_argument("--skip-2d-peer", action="store_true", help="do not run FES_from_Reweighting.py in 2D "
                         "(minutes per run)")
+    parts = ["fes", "kde1d", "kde2d", "histogram", "read", "sums"]
+    parser.add_argument("--only", nargs="+", choices=parts, default=parts, help="run these benchmarks only")
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the commands below inherit it
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_analysis_"))
     work.mkdir(parents=True, exist_ok=True)
     nucleate = [sys.executable, "-m", "nucleate.cli"]
     plumed, env = plumed_cli()
     rows = []
 
-    hills = work / "HILLS"
-    write_hills(hills, args.hills)
-    grid = ["--min", "-3.5,-3.5", "--max", "3.5,3.5", "--bin", "199,199"]  # 200 x 200 points
-    ours, theirs = timed_pair(nucleate + ["fes", str(hills), *grid, "--no-plot", "-o", str(work / "fes.dat")],
-                              plumed + ["sum_hills", "--hills", str(hills), *grid, "--outfile",
-                                        str(work / "plumed_fes.dat")], args.repeat, env=env, cwd=work)
-    a = np.loadtxt(work / "fes.dat")[:, 2]
-    b = np.loadtxt(work / "plumed_fes.dat")[:, 2]
-    rows.append((f"2D FES, {args.hills:.0e} hills, 200x200", ours, theirs, f"max |diff| {np.abs(a - b).max():.1e}"))
+    if "fes" in args.only:
+        hills = work / "HILLS"
+        write_hills(hills, args.hills)
+        grid = ["--min", "-3.5,-3.5", "--max", "3.5,3.5", "--bin", "199,199"]  # 200 x 200 points
+        ours, theirs = timed_pair(nucleate + ["fes", str(hills), *grid, "--no-plot", "-o", str(work / "fes.dat")],
+                                  plumed + ["sum_hills", "--hills", str(hills), *grid, "--outfile",
+                                            str(work / "plumed_fes.dat")], args.repeat, env=env, cwd=work)
+        a = np.loadtxt(work / "fes.dat")[:, 2]
+        b = np.loadtxt(work / "plumed_fes.dat")[:, 2]
+        rows.append((f"2D FES, {args.hills:.0e} hills, 200x200", ours, theirs,
+                     f"max |diff| {np.abs(a - b).max():.1e}"))
 
     colvar = work / "COLVAR"
-    write_colvar(colvar, args.rows)
-    if PEER.exists():
+    if {"kde1d", "kde2d", "histogram", "read"} & set(args.only):
+        write_colvar(colvar, args.rows)
+    if PEER.exists() and "kde1d" in args.only:
         ours, theirs, note = peer_pair(nucleate, colvar, work, "s1", "0.1", "100", args.repeat, args.repeat)
         rows.append((f"KDE reweight {args.rows:.0e} rows, 1D, 5 blocks", ours, theirs, f"peer script; {note}"))
+    if PEER.exists() and "kde2d" in args.only:
         ours, theirs, note = peer_pair(nucleate, colvar, work, "s1,s2", "0.1,0.1", "50,50", args.repeat,
                                        0 if args.skip_2d_peer else 1)
         rows.append((f"KDE reweight {args.rows:.0e} rows, 2D 51x51, 5 blocks", ours, theirs, f"peer script; {note}"))
-    ours, _ = timed_pair(nucleate + ["reweight", str(colvar), "--cv", "s1,s2", "--bias", "metad.bias", "--kt", "2.494",
-                                     "--histogram", "--bin", "100,100", "--blocks", "10", "-o", str(work / "rew.dat")],
-                         None, args.repeat)
-    rows.append((f"reweight {args.rows:.0e} rows, 2D histogram, 10 blocks (+PNG)", ours, None, "target < 3 s"))
+    if "histogram" in args.only:
+        ours, _ = timed_pair(nucleate + ["reweight", str(colvar), "--cv", "s1,s2", "--bias", "metad.bias", "--kt",
+                                         "2.494", "--histogram", "--bin", "100,100", "--blocks", "10", "-o",
+                                         str(work / "rew.dat")], None, args.repeat)
+        rows.append((f"reweight {args.rows:.0e} rows, 2D histogram, 10 blocks (+PNG)", ours, None, "target < 3 s"))
 
-    read_ours = ("from nucleate.analysis.plumed_files import read_plumed; "
-                 f"t = read_plumed({str(colvar)!r}); print(len(t))")
-    read_theirs = ("import plumed; "
-                   f"d = plumed.read_as_pandas({str(colvar)!r}); print(len(d))")
-    ours, theirs = timed_pair([sys.executable, "-c", read_ours], [sys.executable, "-c", read_theirs], args.repeat)
-    rows.append((f"read {args.rows:.0e}-row COLVAR (8 columns)", ours, theirs, "plumed.read_as_pandas"))
+    if "read" in args.only:
+        read_ours = ("from nucleate.analysis.plumed_files import read_plumed; "
+                     f"t = read_plumed({str(colvar)!r}); print(len(t))")
+        read_theirs = ("import plumed; "
+                       f"d = plumed.read_as_pandas({str(colvar)!r}); print(len(d))")
+        ours, theirs = timed_pair([sys.executable, "-c", read_ours], [sys.executable, "-c", read_theirs],
+                                  args.repeat)
+        rows.append((f"read {args.rows:.0e}-row COLVAR (8 columns)", ours, theirs, "plumed.read_as_pandas"))
 
-    ours_cpu, theirs_cpu = kernel_sums_alone(args.rows)
-    rows.append((f"1D kernel sums alone, {args.rows:.0e} samples, in process", (ours_cpu, ours_cpu),
-                 (theirs_cpu, theirs_cpu), "CPU s; peer's logaddexp loop"))
+    if "sums" in args.only:
+        ours_cpu, theirs_cpu = kernel_sums_alone(args.rows)
+        rows.append((f"1D kernel sums alone, {args.rows:.0e} samples, in process", (ours_cpu, ours_cpu),
+                     (theirs_cpu, theirs_cpu), "CPU s; peer's logaddexp loop"))
 
     print(f"best of {args.repeat}; wall s (CPU s); load average {Path('/proc/loadavg').read_text().split()[0]}")
     print(f"{'benchmark':48s} {'nucleate':>14s} {'reference':>15s} {'speed-up':>15s}  note")

@@ -51,3 +51,18 @@ def test_default_path_uses_the_series_for_many_samples_and_keeps_the_exact_one()
     window = GridSpec(("t",), (-1.0,), (1.0,), (50,), (False,), (2 * math.pi,))
     assert not kde_series.applies(window, 10**7, [0.1])
     assert not kde_series.applies(GridSpec(("a", "b"), (0, 0), (1, 1), (10, 10), (False, False)), 10**7, [0.1, 0.1])
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_blocks_share_the_grid_side_and_keep_their_sums(name):
+    """kernel_sums_1d (the blocks of a run at once, Gaussians between grid points and fine bins
+    computed once) gives each block's kernel_sum_1d to rounding: bins a block leaves empty add 0."""
+    grid = GRIDS[name]
+    rng = np.random.default_rng(13)
+    parts = [(rng.uniform(-3.5, 3.5, 3000), np.exp(rng.normal(0.0, 2.0, 3000))),
+             (rng.normal(1.0, 0.1, 2000), np.exp(rng.normal(0.0, 1.0, 2000))),
+             (np.array([60.0, -1e4]), np.ones(2))]  # nothing within reach of the grid
+    h = grid.spacing[0]
+    together = kde_series.kernel_sums_1d(grid, parts, h)
+    for (values, weights), sums in zip(parts, together):
+        np.testing.assert_allclose(sums, kde_series.kernel_sum_1d(grid, values, weights, h), rtol=1e-13, atol=0)
