@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nucleate.errors import NucleateError
-from nucleate.units import ENERGY_TO_KJMOL, LENGTH_TO_NM, TIME_TO_PS
+from nucleate.units import ENERGY_TO_KJMOL, LENGTH_TO_NM, PLUMED_DEFAULT_UNITS, TIME_TO_PS
 
 PLUMED_INPUT_NAME = "plumed.dat"
 
@@ -55,8 +55,9 @@ def units_from_manifest(run_dir: Path) -> PlumedUnits | None:
     block = data.get("plumed_units")
     if not isinstance(block, dict):
         return None
-    return PlumedUnits(energy=str(block.get("energy", "kj/mol")), length=str(block.get("length", "nm")),
-                       time=str(block.get("time", "ps")), source=str(manifest))
+    return PlumedUnits(energy=str(block.get("energy", PLUMED_DEFAULT_UNITS["energy"])),
+                       length=str(block.get("length", PLUMED_DEFAULT_UNITS["length"])),
+                       time=str(block.get("time", PLUMED_DEFAULT_UNITS["time"])), source=str(manifest))
 
 
 def _plumed_statements(text: str):
@@ -111,7 +112,7 @@ def units_from_plumed_input(run_dir: Path) -> PlumedUnits | None:
         text = path.read_text(errors="replace")
     except OSError as exc:
         raise NucleateError(f"cannot read {path}: {exc.strerror or exc}; pass --input-units") from None
-    found = {"energy": "kj/mol", "length": "nm", "time": "ps"}
+    found = dict(PLUMED_DEFAULT_UNITS)
     tables = {"energy": ENERGY_TO_KJMOL, "length": LENGTH_TO_NM, "time": TIME_TO_PS}
     for words in _plumed_statements(text):
         if words[0].upper() != "UNITS":

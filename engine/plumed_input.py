@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nucleate.errors import NucleateError
+from nucleate.units import PLUMED_DEFAULT_UNITS
 
 # Actions that need k_B T; LAMMPS's fix plumed does not pass the temperature to PLUMED.
 _NEEDS_TEMP = {"METAD", "OPES_METAD", "OPES_METAD_EXPLORE", "OPES_EXPANDED", "PBMETAD", "REWEIGHT_BIAS",
                "REWEIGHT_METAD", "OPES_UMBRELLA"}
-PLUMED_DEFAULT_UNITS = {"energy": "kj/mol", "length": "nm", "time": "ps"}
 
 
 @dataclass

@@ -28,6 +28,13 @@ ENERGY_TO_KJMOL = {
 LENGTH_TO_NM = {"nm": 1.0, "a": NM_PER_ANGSTROM, "um": 1.0e3}
 TIME_TO_PS = {"ps": 1.0, "fs": PS_PER_FS, "ns": 1.0e3}
 
+# PLUMED's units when an input declares none (its internal units), and each unit's name as a UNITS line
+# writes it, keyed by the lower-case spelling the tables above use
+PLUMED_DEFAULT_UNITS = {"energy": "kj/mol", "length": "nm", "time": "ps"}
+PLUMED_UNIT_NAMES = {"length": {"nm": "nm", "a": "A", "um": "um"},
+                     "energy": {"kj/mol": "kj/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": "j/mol"},
+                     "time": {"ps": "ps", "fs": "fs", "ns": "ns"}}
+
 
 def _lookup(table: dict, unit: str, kind: str) -> float:
     key = unit.strip().lower()
