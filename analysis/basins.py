@@ -125,18 +125,6 @@ def delta_g_vs_time(samples: np.ndarray, log_weights: np.ndarray, times: np.ndar
                         energy_unit)
 
 
-def delta_g_from_fes(fes: FES, reference: BasinRegion, target: BasinRegion, kt: float) -> float:
-    """G(target) - G(reference) by integrating exp(-F/kT) over the two boxes of a FES."""
-    mesh = fes.grid.mesh()
-    points = np.column_stack([m.ravel() for m in mesh])
-    boltzmann = np.exp(-(fes.free - np.nanmin(np.where(np.isfinite(fes.free), fes.free, np.nan))) / kt).ravel()
-    za = boltzmann[reference.contains(points)].sum()
-    zb = boltzmann[target.contains(points)].sum()
-    if za <= 0 or zb <= 0:
-        raise NucleateError(f"basin {reference.name if za <= 0 else target.name} has no finite FES point")
-    return float(-kt * np.log(zb / za))
-
-
 @dataclass
 class Basin:
     name: str

@@ -42,7 +42,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -532,7 +531,3 @@ def ct_acting_at(hill_times: np.ndarray, ct: np.ndarray, times: np.ndarray) -> n
     """The c(t) that goes with the bias printed at each time: METAD computes the bias before it adds
     that step's hill, so LABEL.rbias = LABEL.bias - c after the hills strictly before t."""
     return _ct_lookup(hill_times, ct, times, same_step_counts=False)
-
-
-def write_hills_fes(path, fes: FES) -> Path:
-    return fes.write(Path(path))

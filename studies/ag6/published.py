@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-KCAL_UNIT = "kcal/mol"
 DISTANCE_TOLERANCE_A = 0.10
 ANGLE_TOLERANCE_DEG = 8.0
 DELTA_G_TOLERANCE_KCAL = 5.0

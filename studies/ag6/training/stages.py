@@ -27,7 +27,6 @@ from nucleate.studies.ag6.training.frames import FrameSet, Labels, write_deepmd_
 from nucleate.studies.ag6.training.recipe import SCALES, TYPE_MAP, Kind, Scale, kind
 from nucleate.studies.ag6.training import sampling
 
-STAGES = ("sample", "label", "train", "test")
 LABEL_SAVE_EVERY = 5  # frames between checkpoints of a labels file
 CP2K_SHELL = 2        # methanol around AgL in the CP2K validation frames (18 atoms)
 
