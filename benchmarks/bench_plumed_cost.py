@@ -4,6 +4,8 @@ side by side with no PLUMED, same box, same model, one process.
     .venv/bin/python benchmarks/bench_plumed_cost.py [--steps 100] [--repeats 2] [--verbatim-repeats 1]
         [--boxes monomer_dimer,dimer_octahedral] [--workdir DIR] [--json FILE]
     .venv/bin/python benchmarks/bench_plumed_cost.py --pull     # the guards' effect instead (below)
+    .venv/bin/python benchmarks/bench_plumed_cost.py --potential zero --threads 1,2 --steps 1000 \
+        --variants none,preset                                   # PLUMED alone, per thread count (below)
 
 Boxes: the study's own starting configurations (ag6_paper_inputs/<box>/conf.lmp, 732 and 726
 atoms; groups and molecules from `systems.import_data`), so that the study's files run on the
@@ -25,6 +27,17 @@ the order of the variants so that drifting load cancels. The target (issue 16): 
 preset adds under 5 % to the DeePMD step; the wall-clock overhead is noisy at that level on a
 shared machine, the callback's share of the no-PLUMED step is not.
 
+--potential zero --threads 1,2: PLUMED's own time when the model leaves the CPU cores free (as on a
+GPU node): the same boxes with LAMMPS's `pair_style zero` (the model's 5 A cutoff, so the same
+neighbour lists, no forces: the atoms drift, and the guards' and walls' forces act more than in a
+real run, so this is an upper bound of their cost), each run in a process of its own with
+PLUMED_NUM_THREADS set to each value of --threads (OMP_NUM_THREADS stays 1), in alternating order.
+PLUMED reads PLUMED_NUM_THREADS once per process, hence the separate processes. The kernel of the
+hillclimber wheel is built with -fopenmp (`plumed config makefile_conf`; `plumed config has
+openmp` only answers "not found": openmp is no `has` option of PLUMED 2.11). PLUMED runs OpenMP
+threads in COORDINATION (from 10 pairs per thread), the multicolvar/matrix actions
+(COORDINATIONNUMBER) and grids; the other actions run on one thread whatever the setting.
+
 --pull: does the cheap guard hold a bond as the study's does? In the monomer_dimer box, with the
 model's own bonds, a MOVINGRESTRAINT drags the C-O distance of one methanol (the study walls C-O)
 from its length to 2.5 A over 600 steps and holds it there for 200 (KAPPA 40, 100, 200 kcal/mol/A^2,
@@ -43,6 +56,7 @@ import re
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -115,13 +129,26 @@ class Recorder:
         return Recording
 
 
-def run_variant(variant: str, box: str, outdir: Path, files: tuple[Path, Path], steps: int, workdir: Path) -> dict:
+def potential_section(potential: str) -> dict:
+    """The embedded Ag6 DeePMD model, or (potential "zero") LAMMPS's zero-cost pair style with the
+    model's cutoff: the same box and neighbour lists with no model, so that PLUMED's time stands alone
+    (as on a GPU node, where the model leaves the CPU cores free)."""
+    if potential == "zero":
+        return {"pair_style": "zero 5.0", "pair_coeff": ["* *"]}
+    from nucleate.models import AG6_DIR
+
+    return {"deepmd": str(AG6_DIR / "model.pb")}
+
+
+def run_variant(variant: str, box: str, outdir: Path, files: tuple[Path, Path], steps: int, workdir: Path,
+                potential: str = "deepmd") -> dict:
     from nucleate.engine import runner
     from nucleate.engine.render import render_run
     from nucleate.engine.spec import RunSpec
 
     conf, groups = files
     spec = {"name": f"{box}-{variant}", "system": {"data": str(conf), "groups": str(groups), "type_map": TYPE_MAP},
+            "potential": potential_section(potential),
             "md": {"temperature_K": 300, "timestep_fs": 0.5, "steps": steps, "thermostat": "nose-hoover",
                    "tdamp_fs": 50, "seed": 21734},
             "output": {"thermo": 100, "dump": 100, "checkpoint": steps * 10, "progress": steps}}
@@ -155,7 +182,8 @@ def run_variant(variant: str, box: str, outdir: Path, files: tuple[Path, Path], 
         sys.exit(f"{box}/{variant}: {result.status} after {loop_steps} of {steps} steps ({outdir})")
     c = recorder.coupling
     row = {"box": box, "variant": variant, "steps": steps, "loop_ms_per_step": 1e3 * loop_s / steps,
-           "cpu_ms_per_step": 1e3 * cpu["s"] / steps, "wall_s": wall}
+           "cpu_ms_per_step": 1e3 * cpu["s"] / steps, "wall_s": wall, "potential": potential,
+           "threads": int(os.environ.get("PLUMED_NUM_THREADS", "1"))}
     if c is not None:
         # steps 1..N, as LAMMPS's loop time: the first evaluation belongs to LAMMPS's set-up; the
         # coupling's own Python (callback - PLUMED) is the same every call
@@ -167,16 +195,35 @@ def run_variant(variant: str, box: str, outdir: Path, files: tuple[Path, Path], 
     return row
 
 
+def run_in_process(variant: str, box: str, outdir: Path, files: tuple[Path, Path], steps: int, workdir: Path,
+                   potential: str, threads: int) -> dict:
+    """run_variant in a fresh process with PLUMED_NUM_THREADS = threads (PLUMED reads it once per process)."""
+    env = dict(os.environ, PLUMED_NUM_THREADS=str(threads))  # OMP_NUM_THREADS stays 1: PLUMED's own setting only
+    job = json.dumps({"variant": variant, "box": box, "outdir": str(outdir), "files": [str(f) for f in files],
+                      "steps": steps, "workdir": str(workdir), "potential": potential})
+    done = subprocess.run([sys.executable, __file__, "--one-run", job], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{box}/{variant} with {threads} thread(s) failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _one_run(job: str) -> None:
+    args = json.loads(job)
+    row = run_variant(args["variant"], args["box"], Path(args["outdir"]), tuple(Path(f) for f in args["files"]),
+                      args["steps"], Path(args["workdir"]), potential=args["potential"])
+    print(json.dumps(row))
+
+
 def summarise(rows: list[dict]) -> list[dict]:
     table = []
     for box in dict.fromkeys(r["box"] for r in rows):
         mine = [r for r in rows if r["box"] == box]
         base = statistics.median(r["loop_ms_per_step"] for r in mine if r["variant"] == "none")
         base_cpu = statistics.median(r["cpu_ms_per_step"] for r in mine if r["variant"] == "none")
-        for variant in dict.fromkeys(r["variant"] for r in mine):
-            runs = [r for r in mine if r["variant"] == variant]
-            entry = {"box": box, "variant": variant, "runs": len(runs),
-                     "loop_ms": [round(r["loop_ms_per_step"], 1) for r in runs],
+        for variant, threads in dict.fromkeys((r["variant"], r.get("threads", 1)) for r in mine):
+            runs = [r for r in mine if r["variant"] == variant and r.get("threads", 1) == threads]
+            entry = {"box": box, "variant": variant, "threads": threads, "runs": len(runs),
+                     "loop_ms": [round(r["loop_ms_per_step"], 2) for r in runs],
                      "median_ms": statistics.median(r["loop_ms_per_step"] for r in runs),
                      "median_cpu_ms": statistics.median(r["cpu_ms_per_step"] for r in runs)}
             entry["overhead_pct"] = 100 * (entry["median_ms"] / base - 1)
@@ -184,20 +231,26 @@ def summarise(rows: list[dict]) -> list[dict]:
             if "plumed_ms_per_step" in runs[0]:
                 for key in ("plumed_ms_per_step", "callback_ms_per_step", "plumed_init_s"):
                     entry[key] = statistics.median(r[key] for r in runs)
+                entry["plumed_ms"] = [round(r["plumed_ms_per_step"], 3) for r in runs]
                 entry["callback_share_pct"] = 100 * entry["callback_ms_per_step"] / base
             table.append(entry)
     return table
 
 
 def markdown(table: list[dict]) -> str:
-    lines = ["| box | variant | runs | ms/step (each run) | median ms/step | vs none, wall | vs none, CPU | "
-             "PLUMED ms/step (inside its calls) | callback ms/step | callback / no-PLUMED step | PLUMED set-up s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    threads = len({e["threads"] for e in table}) > 1
+    lines = ["| box | variant | " + ("PLUMED threads | " if threads else "") + "runs | ms/step (each run) | "
+             "median ms/step | vs none, wall | vs none, CPU | PLUMED ms/step (inside its calls) | PLUMED ms/step "
+             "(each run) | callback ms/step | callback / no-PLUMED step | PLUMED set-up s |",
+             "|---|---|" + ("---|" if threads else "") + "---|---|---|---|---|---|---|---|---|---|"]
     for e in table:
-        plumed = (f"{e['plumed_ms_per_step']:.2f} | {e['callback_ms_per_step']:.2f} | "
-                  f"{e['callback_share_pct']:.1f} % | {e['plumed_init_s']:.1f}") if "plumed_ms_per_step" in e else "- | - | - | -"
-        lines.append(f"| {e['box']} | {e['variant']} | {e['runs']} | {', '.join(f'{v:.1f}' for v in e['loop_ms'])} | "
-                     f"{e['median_ms']:.1f} | {e['overhead_pct']:+.1f} % | {e['cpu_overhead_pct']:+.1f} % | {plumed} |")
+        digits = 1 if e["median_ms"] >= 10 else 2
+        plumed = (f"{e['plumed_ms_per_step']:.2f} | {', '.join(f'{v:.2f}' for v in e['plumed_ms'])} | "
+                  f"{e['callback_ms_per_step']:.2f} | {e['callback_share_pct']:.1f} % | {e['plumed_init_s']:.1f}"
+                  if "plumed_ms_per_step" in e else "- | - | - | - | -")
+        lines.append(f"| {e['box']} | {e['variant']} | " + (f"{e['threads']} | " if threads else "")
+                     + f"{e['runs']} | {', '.join(f'{v:.{digits}f}' for v in e['loop_ms'])} | "
+                     f"{e['median_ms']:.{digits}f} | {e['overhead_pct']:+.1f} % | {e['cpu_overhead_pct']:+.1f} % | {plumed} |")
     return "\n".join(lines)
 
 
@@ -234,6 +287,7 @@ def pull_runs(workdir: Path, files: tuple[Path, Path], kappas: list[float], pull
             out = workdir / f"pull-{name}-{k_pull:g}"
             shutil.rmtree(out, ignore_errors=True)
             spec = {"name": out.name, "system": {"data": str(conf), "groups": str(groups_path), "type_map": TYPE_MAP},
+                    "potential": potential_section("deepmd"),
                     "md": {"temperature_K": 300, "timestep_fs": 0.5, "steps": pull_steps + hold_steps,
                            "thermostat": "nose-hoover", "tdamp_fs": 50, "seed": 21734},
                     "output": {"thermo": 100, "dump": 100, "checkpoint": 10 * (pull_steps + hold_steps)},
@@ -265,7 +319,19 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
     parser.add_argument("--pull", action="store_true", help="run the bond-pulling comparison of the guards instead")
     parser.add_argument("--pull-kappa", default="40,100,200", help="pull strengths, kcal/mol/A^2 (default 40,100,200)")
+    parser.add_argument("--potential", choices=("deepmd", "zero"), default="deepmd",
+                        help="deepmd: the embedded Ag6 model (default); zero: pair_style zero, PLUMED's time alone")
+    parser.add_argument("--threads", help="comma list of PLUMED_NUM_THREADS values, each run in its own process "
+                        "(default: this process, PLUMED_NUM_THREADS as set, else 1)")
+    parser.add_argument("--one-run", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_run:
+        quiet_environment()
+        _one_run(args.one_run)
+        return
+    threads = [int(t) for t in args.threads.split(",") if t] if args.threads else [None]
+    if any(t is not None and t < 1 for t in threads):
+        parser.error("--threads: positive integers")
     variants = [v for v in args.variants.split(",") if v]
     if "none" not in variants or any(v not in VARIANTS for v in variants):
         parser.error(f"--variants: names from {VARIANTS}, 'none' included (the baseline)")
@@ -293,29 +359,37 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         for box in [b for b in args.boxes.split(",") if b]:
             files = system_files(box, workdir)
-            run_variant("none", box, workdir / "warmup", files, 10, workdir)  # TensorFlow's first session
+            if threads == [None] and args.potential == "deepmd":
+                run_variant("none", box, workdir / "warmup", files, 10, workdir)  # TensorFlow's first session
             for k in range(args.repeats):
-                order = [v for v in variants if v != "study_verbatim" or k < args.verbatim_repeats]
-                for variant in (order if k % 2 == 0 else order[::-1]):
-                    row = run_variant(variant, box, workdir / f"{box}-{variant}-{k}", files, args.steps, workdir)
+                order = [(v, t) for v in variants for t in threads if v != "study_verbatim" or k < args.verbatim_repeats]
+                for variant, nt in (order if k % 2 == 0 else order[::-1]):
+                    outdir = workdir / f"{box}-{variant}-{k}" if nt is None else workdir / f"{box}-{variant}-t{nt}-{k}"
+                    if nt is None:
+                        row = run_variant(variant, box, outdir, files, args.steps, workdir, potential=args.potential)
+                    else:
+                        row = run_in_process(variant, box, outdir, files, args.steps, workdir, args.potential, nt)
                     row["round"] = k
                     rows.append(row)
-                    print(f"  {box} {variant:15s} round {k}: {row['loop_ms_per_step']:7.1f} ms/step"
+                    print(f"  {box} {variant:15s} threads {row['threads']} round {k}: {row['loop_ms_per_step']:7.1f} ms/step"
                           + (f", PLUMED {row['plumed_ms_per_step']:.2f} ms/step, callback {row['callback_ms_per_step']:.2f},"
                              f" set-up {row['plumed_init_s']:.1f} s" if "plumed_ms_per_step" in row else ""),
                           file=sys.stderr, flush=True)
     table = summarise(rows)
-    print(f"# PLUMED cost: embedded Ag6 model, {args.steps} steps per run, 1 thread; load average {load:.2f} at start, "
+    model = "embedded Ag6 model" if args.potential == "deepmd" else "pair_style zero (no model: PLUMED alone)"
+    print(f"# PLUMED cost: {model}, {args.steps} steps per run, PLUMED_NUM_THREADS "
+          f"{args.threads or os.environ['PLUMED_NUM_THREADS']}; load average {load:.2f} at start, "
           f"{os.getloadavg()[0]:.2f} at end; {time.perf_counter() - started:.0f} s in all\n")
     print(markdown(table))
     for e in table:
-        if e["variant"] in SHIPPED:
+        if e["variant"] in SHIPPED and args.potential == "deepmd":
             verdict = "met" if e["callback_share_pct"] < 5 else "NOT met"
             print(f"\ntarget (shipped preset adds < 5 % to the DeePMD step), {e['box']}: callback "
                   f"{e['callback_share_pct']:.1f} % of the no-PLUMED step -> {verdict}; wall clock {e['overhead_pct']:+.1f} %")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "table": table, "steps": args.steps,
-                                         "load_average_start": load, "cpus": os.cpu_count()}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"rows": rows, "table": table, "steps": args.steps, "potential": args.potential,
+                                         "load_average_start": load, "load_average_end": os.getloadavg()[0],
+                                         "cpus": os.cpu_count()}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

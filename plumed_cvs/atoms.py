@@ -30,6 +30,28 @@ _RULE = re.compile(r"^(nearest|farthest)\(\s*([^,()]+?)\s*(?:,\s*(same|other|any
 _SCOPES = ("same", "other", "any")
 
 
+def ordered_ids(ids) -> str:
+    """1-based ids in their order (repeats kept) as PLUMED ranges: [13, 19, 25, 13, 19, 25] -> "13-25:6,13-25:6".
+    (atoms.compact_ids sorts and drops repeats; a PAIR list must keep both.)"""
+    ids = [int(i) for i in ids]
+    if not ids:
+        raise NucleateError("empty atom list")
+    pieces, start = [], 0
+    while start < len(ids):
+        end = start + 1
+        if end < len(ids) and ids[end] > ids[start]:
+            stride = ids[end] - ids[start]
+            while end + 1 < len(ids) and ids[end + 1] - ids[end] == stride:
+                end += 1
+            if end - start >= 2:
+                pieces.append(f"{ids[start]}-{ids[end]}" + (f":{stride}" if stride != 1 else ""))
+                start = end + 1
+                continue
+        pieces.append(str(ids[start]))
+        start += 1
+    return ",".join(pieces)
+
+
 def compact_ids(ids) -> str:
     """1-based ids as PLUMED ranges, e.g. [17, 23, ..., 731] -> "17-731:6".
 

@@ -36,6 +36,11 @@ class InputBuilder:
     points: dict[str, str] = field(default_factory=dict)   # label -> description
     used_groups: dict[str, int] = field(default_factory=dict)
     print_labels: list[str] = field(default_factory=list)
+    monitor_labels: list[str] = field(default_factory=list)  # print-only monitors with a PRINT of their own
+    # label -> the two atoms/points of a plain DISTANCE CV: a wall on several of them is computed as one
+    # COORDINATION ... PAIR (plumed_cvs/restraints.py)
+    pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    monitor_stride: int | None = None
     _auto: int = 0
 
     # ---- units -------------------------------------------------------------------------

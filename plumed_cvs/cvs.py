@@ -5,7 +5,9 @@ Types (lengths in the input's length unit, angles in radians):
   fixed_point          at: box_centre | [x, y, z] | initial_centroid:SEL | initial_com:SEL
   com                  atoms: SEL                     (COM virtual atom, moves with the atoms)
   coordination         a: SEL, b: SEL (optional: pairs within a), r0, d0=0, nn=6, mm=2*nn,
-                       nlist: {cutoff, stride} (optional; pairs beyond cutoff count 0), pbc: true
+                       nlist: {cutoff, stride} (optional; pairs beyond cutoff count 0), pbc: true,
+                       sum: true (with each: and one atom in a and b per member: the family's
+                       sum as one value from one COORDINATION ... PAIR, not one action each)
   solvent_count        group: SEL, point: POINT, r0, d0, nn, mm, nlist  (alias coordination_point)
   combine              args: [CV...], coefficients: [...] (default all 1)
   distance             atoms: [A, B]
@@ -35,6 +37,7 @@ import math
 
 from nucleate.errors import NucleateError
 
+from .atoms import ordered_ids
 from .builder import InputBuilder
 from .schema import check_keys, comment, flag, integer, label, number, numbers, require
 
@@ -152,10 +155,13 @@ def _nlist(spec: dict, switch: dict, where: str):
 
 
 def _coordination(builder: InputBuilder, spec: dict, name: str, where: str) -> None:
-    check_keys(spec, _COMMON | _SWITCH | {"a", "b", "nlist", "pbc", "each", "unique"}, where)
+    check_keys(spec, _COMMON | _SWITCH | {"a", "b", "nlist", "pbc", "each", "unique", "sum"}, where)
     switch = switching(spec, where, builder)
     nlist = _nlist(spec, switch, where)
     pbc = bool(spec.get("pbc", True))
+    if flag(spec, "sum", where, default=False):
+        _pair_sum(builder, spec, name, where, switch, nlist, pbc)
+        return
     rows = []
     for member, self_id in _instances(builder, spec, name, where):
         a, na = builder.atoms(require(spec, "a", where), where, self_id)
@@ -169,6 +175,42 @@ def _coordination(builder: InputBuilder, spec: dict, name: str, where: str) -> N
         builder.add_value(row["label"], (0.0, float(row["pairs"])), printed=spec.get("print", True))
     text = spec.get("comment") or _describe_pairs(spec, switch)
     builder.emit("coordination.j2", comment=text, rows=rows, sw=switch, nlist=nlist, pbc=pbc)
+
+
+def _pair_sum(builder: InputBuilder, spec: dict, name: str, where: str, switch: dict, nlist, pbc: bool) -> None:
+    """`each:` + `sum: true`: the sum of the family's one-pair coordinations as one value, computed by
+    one COORDINATION ... PAIR (the k-th atom of GROUPA with the k-th of GROUPB) instead of one action
+    per member: the same number (up to the order of the additions) at a fraction of PLUMED's cost
+    per step, whose actions cost more than their few pairs (BENCHMARKS.md, issue 16)."""
+    if spec.get("each") is None or spec.get("b") is None:
+        raise NucleateError(f"{where}: `sum: true` needs `each:` and `b:` (one pair per member of the family)")
+    firsts, seconds = [], []
+    for _, self_id in _instances(builder, spec, name, where):
+        a = builder.single_atom(spec["a"], f"{where}.a", self_id)
+        b = builder.single_atom(spec["b"], f"{where}.b", self_id)
+        if a == b:
+            raise NucleateError(f"{where}: a member pairs atom {a} with itself")
+        firsts.append(a)
+        seconds.append(b)
+    if spec.get("unique"):
+        seen, kept = set(), []
+        for pair in zip(firsts, seconds):
+            if frozenset(pair) not in seen:
+                seen.add(frozenset(pair))
+                kept.append(pair)
+        firsts, seconds = [p[0] for p in kept], [p[1] for p in kept]
+    builder.add_value(name, (0.0, float(len(firsts))), printed=spec.get("print", True))
+    text = spec.get("comment") or (f"sum over each {spec['each']} atom (self) of the coordination of "
+                                   f"{spec['a']} with {spec['b']}: one pair each ({len(firsts)} pairs)")
+    builder.emit("coordination.j2", comment=text, sw=switch, nlist=nlist, pbc=pbc, pair=True,
+                 rows=[{"label": name, "a": _id_list(firsts), "b": _id_list(seconds)}])
+
+
+def _id_list(refs: list[str]) -> str:
+    """Atom ids (kept in order, as PLUMED ranges where they progress) or point labels, comma-separated."""
+    if all(ref.isdigit() for ref in refs):
+        return ordered_ids([int(ref) for ref in refs])
+    return ",".join(refs)
 
 
 def _solvent_count(builder: InputBuilder, spec: dict, name: str, where: str) -> None:
@@ -232,6 +274,8 @@ def _geometry(count: int, action: str):
         for row in rows:
             bounds = (0.0, math.pi) if action == "ANGLE" else (0.0, None)
             builder.add_value(row["label"], bounds, printed=spec.get("print", True))
+            if action == "DISTANCE":
+                builder.pairs[row["label"]] = tuple(row["atoms"])
         unit = "rad, at the middle atom" if action == "ANGLE" else builder.length_unit
         text = spec.get("comment") or f"{action.lower()} ({unit}) between {' / '.join(map(str, selections))}"
         builder.emit("geometry.j2", comment=text, rows=rows, action=action, components=False)

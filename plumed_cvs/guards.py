@@ -4,6 +4,7 @@
   guards: {style: bonds, kappa: 100, ch_A: 1.30, co_A: 1.60, oh_A: 1.20, study_monitors: true, monitors: false}
   guards: {style: study, kappa: 100, ch: 2.55, co: 0.47, oh: null, monitors: true,
            ch_partners: solvent_HC, co_from: C}
+  and in either style monitor_stride: 1000   # print-only monitors to GUARDS every 1000 steps (default null: COLVAR)
 
 style: bonds (default, cheap). Each methanol's own bonds, taken from the groups file's molecules
 (solvent_C, solvent_HC, solvent_O, solvent_HO atoms of one molecule; never typed indices), get an
@@ -24,8 +25,13 @@ styles the same stiffness there; unlike the study's, a bond wall never saturates
 C-O guard holds at most about 28 kcal/mol/A, then lets go).
 `study_monitors: true` also prints the study's LOWEST coordinations (guard_ch, guard_co,
 guard_oh; not walled). Only PRINT needs them, and PLUMED computes an action only on the steps an
-active action needs it, so they cost their 25 ms on print steps alone: 0.25 ms per step at
-print_stride 100 (half the walls' own cost), the full 25 ms at print_stride 1.
+active action needs it, so they cost their 25-30 ms on print steps alone: 0.25-0.3 ms per step at
+print_stride 100 (more than half the walls' own cost), the full 25 ms at print_stride 1.
+`monitor_stride: N` prints these print-only monitors (and guard_h, below) by a PRINT of their own,
+to the file GUARDS every N steps, instead of in COLVAR: they are then computed every N steps
+only (the presets: N = 1000, 0.03 ms per step). Unset (null, the default), they are COLVAR columns.
+Monitors that a wall needs (style study's guard_ch, guard_co) are computed every step anyway and
+stay in COLVAR.
 
 style: study -- the study's own definition: the LOWEST over all methanol C of the C-H coordination
 (R_0 = 1.5 A) and of the C-O coordination (R_0 = 1.5 A) get lower walls at ch, co (2.55, 0.47);
@@ -48,13 +54,16 @@ from __future__ import annotations
 
 from nucleate.errors import NucleateError
 
+from .atoms import ordered_ids
 from .builder import InputBuilder
 from .cvs import add_cv
 from .restraints import add_walls
-from .schema import check_keys, flag, number
+from .schema import check_keys, flag, integer, number
 
 STYLES = ("bonds", "study")
-_COMMON = {"solvent": "methanol", "style": "bonds", "kappa": 100.0, "ch_partners": "solvent_HC", "co_from": "C"}
+_COMMON = {"solvent": "methanol", "style": "bonds", "kappa": 100.0, "ch_partners": "solvent_HC", "co_from": "C",
+           "monitor_stride": None}
+MONITOR_FILE = "GUARDS"  # the print-only monitors' own PRINT, when monitor_stride is given
 _BONDS = {"ch_A": 1.30, "co_A": 1.60, "oh_A": 1.20, "study_monitors": True, "monitors": False}
 _STUDY = {"ch": 2.55, "co": 0.47, "oh": None, "monitors": True}
 # (key, label, first atom's group, second atom's group, what) of each methanol bond type
@@ -94,6 +103,8 @@ def _settings(guards) -> dict:
     if settings["co_from"] not in ("C", "O"):
         raise NucleateError(f"{where}.co_from must be C or O, got {settings['co_from']!r}")
     settings["kappa"] = number(settings["kappa"], f"{where}.kappa", above=0)
+    if settings["monitor_stride"] is not None:
+        settings["monitor_stride"] = integer(settings["monitor_stride"], f"{where}.monitor_stride", at_least=1)
     for key in ("monitors", "study_monitors"):
         if key in own:
             settings[key] = flag(settings, key, where, default=own[key])
@@ -163,28 +174,6 @@ def _by_molecule(builder: InputBuilder, group: str) -> dict[int, list[int]]:
     return grouped
 
 
-def ordered_ids(ids) -> str:
-    """1-based ids in their order (repeats kept) as PLUMED ranges: [13, 19, 25, 13, 19, 25] -> "13-25:6,13-25:6".
-    (atoms.compact_ids sorts and drops repeats; a PAIR list must keep both.)"""
-    ids = [int(i) for i in ids]
-    if not ids:
-        raise NucleateError("empty atom list")
-    pieces, start = [], 0
-    while start < len(ids):
-        end = start + 1
-        if end < len(ids) and ids[end] > ids[start]:
-            stride = ids[end] - ids[start]
-            while end + 1 < len(ids) and ids[end + 1] - ids[end] == stride:
-                end += 1
-            if end - start >= 2:
-                pieces.append(f"{ids[start]}-{ids[end]}" + (f":{stride}" if stride != 1 else ""))
-                start = end + 1
-                continue
-        pieces.append(str(ids[start]))
-        start += 1
-    return ",".join(pieces)
-
-
 # ---- style study ------------------------------------------------------------------------------
 def _study_guards(builder: InputBuilder, settings: dict, energy_unit: str) -> list[str]:
     _study_monitors(builder, settings, lowest=True, any_h=settings["monitors"])
@@ -198,7 +187,8 @@ def _study_guards(builder: InputBuilder, settings: dict, energy_unit: str) -> li
 
 
 def _study_monitors(builder: InputBuilder, settings: dict, *, lowest: bool, any_h: bool) -> None:
-    """The study's LOWEST coordinations (guards of style study, monitors of style bonds)."""
+    """The study's LOWEST coordinations (guards of style study, monitors of style bonds). The print-only
+    ones go to their own PRINT (builder.monitor_labels) when settings["monitor_stride"] is given."""
     co_pair = ({"a": "solvent_C", "b": "solvent_O"} if settings["co_from"] == "C"
                else {"a": "solvent_O", "b": "solvent_C"})
     to_unit = builder.from_angstrom
@@ -219,5 +209,13 @@ def _study_monitors(builder: InputBuilder, settings: dict, *, lowest: bool, any_
     if any_h:
         cvs.append({"name": "guard_h", "type": "lowest_coordination", "a": "H", "b": "all", "r0": to_unit(1.2),
                     "comment": "monitor: lowest coordination of any H with any atom (R_0 = 1.2 A); ~0 means a lost H"})
+    stride = settings["monitor_stride"]
     for index, cv in enumerate(cvs):
-        add_cv(builder, cv, index)
+        print_only = settings["style"] == "bonds" or cv["name"] == "guard_h"
+        if stride is None or not print_only:
+            add_cv(builder, cv, index)
+            continue
+        add_cv(builder, {**cv, "print": False}, index)
+        builder.monitor_labels.extend(builder.expand(cv["name"], "plumed.guards"))
+    if builder.monitor_labels:
+        builder.monitor_stride = stride

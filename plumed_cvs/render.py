@@ -19,7 +19,7 @@ from .atoms import Structure, compact_ids
 from .builder import InputBuilder
 from .cvs import add_cv
 from .protocols import add_bias
-from .guards import add_guards
+from .guards import MONITOR_FILE, add_guards
 from .restraints import add_restraints, add_walls
 from .schema import check_keys, integer
 
@@ -73,6 +73,14 @@ def build_input(config: dict, groups: Groups, data: DataFile, *, temperature_K: 
         args = list(builder.print_labels) + [f"{label}.*" for label in bias_labels]
         builder.emit("print.j2", comment=f"every CV and bias component to {colvar} every {stride} steps",
                      stride=stride, file=colvar, fmt=number_format, args=args)
+        if builder.monitor_labels:
+            if colvar == MONITOR_FILE:
+                raise NucleateError(f"plumed.colvar: {MONITOR_FILE} is the file of the guards' monitors "
+                                    "(guards.monitor_stride); name COLVAR differently")
+            builder.emit("print.j2", fmt=number_format, args=builder.monitor_labels,
+                         stride=builder.monitor_stride, file=MONITOR_FILE,
+                         comment=(f"the guards' print-only monitors to {MONITOR_FILE} every {builder.monitor_stride} "
+                                  "steps (guards.monitor_stride): PLUMED computes them on these steps only"))
         builder.blocks.insert(0, f"FLUSH STRIDE={stride}")
     header = _header(config, builder, data, preset, temperature_K, units)
     text = render("plumed/plumed.dat.j2", header=header, units=units, restart=restart, blocks=builder.blocks)

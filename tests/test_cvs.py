@@ -220,6 +220,73 @@ def test_rules_pick_atoms_by_molecule_and_distance(toy, tmp_path, monkeypatch):
     assert sorted(k for k in values if k.startswith("far_")) == ["far_1", "far_2"]
 
 
+def test_pair_sum_is_the_sum_of_the_family_in_one_action(toy, tmp_path, monkeypatch):
+    """`sum: true`: one COORDINATION ... PAIR (issue 16: an action costs PLUMED more than its pairs) whose value
+    is the sum of the one-pair family members, in their order (S2 with Ag4, S5 with Ag1)."""
+    data, groups = toy
+    member = {"type": "coordination", "each": "S", "a": "self", "b": "nearest(Ag, other)", "r0": 3.25, "nn": 6, "mm": 8}
+    cvs = [{"name": "cross", **member}, {"name": "cross_sum", **member, "sum": True},
+           {"name": "s", "type": "combine", "args": ["cross_sum"]}]
+    text = render_plumed(cfg(cvs), groups, data, temperature_K=300)
+    assert "cross_sum: COORDINATION GROUPA=2,5 GROUPB=4,1 PAIR R_0=3.25 NN=6 MM=8" in text
+    assert "cross_sum_1" not in text
+    values = evaluate(text, data, tmp_path, monkeypatch)
+    assert values["cross_sum"] == pytest.approx(values["cross_1"] + values["cross_2"], rel=1e-12)
+    assert values["cross_sum"] == pytest.approx(float(np.sum(rational(np.array([np.hypot(3.0, 2.4)] * 2), 3.25, 6, 8))),
+                                                abs=1e-9)
+    assert values["s"] == pytest.approx(values["cross_sum"], rel=1e-12) and values["cross_sum"] > 0.1
+    for bad, message in (({"each": None}, r"sum: true. needs `each:` and `b:`"),
+                         ({"b": "Ag"}, r"must be one atom or point, but it holds 2")):
+        with pytest.raises(NucleateError, match=message):
+            render_plumed(cfg([{"name": "x", **member, "sum": True, **bad}]), groups, data, temperature_K=300)
+
+
+def test_walls_on_distance_families_are_plumeds_walls(toy, tmp_path, monkeypatch):
+    """A plain wall on several distances is written as one COORDINATION ... PAIR + a linear wall (issue 16):
+    the same bias and forces as PLUMED's own UPPER_WALLS / LOWER_WALLS on the DISTANCE actions, with both
+    sides pushing; the distances are still printed."""
+    from nucleate.plumed_cvs import restraints
+    from nucleate.plumed_cvs.static_bias import StaticBias
+
+    data, groups = toy
+    config = cfg([{"name": "p", "type": "fixed_point", "at": [5.0, 5.0, 5.0]},
+                  {"name": "d_ag", "type": "distance", "each": "Ag", "atoms": ["p", "self"]},  # 1.0 and 2.0 A
+                  {"name": "d_sag", "type": "distance", "each": "S", "atoms": ["self", "nearest(Ag, other)"]},
+                  {"name": "one", "type": "distance", "atoms": ["ids:1", "ids:4"]}],
+                 walls=[{"name": "w_ag", "arg": "d_ag", "lower": 1.5, "upper": 1.8, "kappa": 100},
+                        {"name": "w_sag", "arg": "d_sag", "upper": 3.5, "kappa": 40},
+                        {"name": "w_one", "arg": "one", "upper": 2.0, "kappa": 10},
+                        {"name": "w_exp", "arg": "d_sag", "upper": 3.5, "kappa": 40, "exp": 4}])
+    text = render_plumed(config, groups, data, temperature_K=300)
+    assert "w_ag_lower_pairs: COORDINATION GROUPA=p,p GROUPB=1,4 PAIR SWITCH={CUSTOM FUNC=step(1-x)*(1-x)^2 R_0=1.5}" in text
+    assert "w_ag_lower: UPPER_WALLS ARG=w_ag_lower_pairs AT=0 KAPPA=225 EXP=1" in text
+    assert "w_sag: UPPER_WALLS ARG=w_sag_pairs AT=0 KAPPA=490 EXP=1" in text
+    assert "w_one: UPPER_WALLS ARG=one AT=2" in text and "w_exp: UPPER_WALLS ARG=d_sag_1,d_sag_2" in text
+    monkeypatch.setattr(restraints, "PAIR_WALLS", False)
+    plain = render_plumed(config, groups, data, temperature_K=300)
+    assert "_pairs" not in plain and "w_ag_lower: LOWER_WALLS ARG=d_ag_1,d_ag_2 AT=1.5,1.5" in plain
+    monkeypatch.setattr(restraints, "PAIR_WALLS", True)
+    fused_values = evaluate(text, data, tmp_path, monkeypatch)
+    (tmp_path / "plain").mkdir()
+    plain_values = evaluate(plain, data, tmp_path / "plain", monkeypatch)
+    for key, value in plain_values.items():  # same columns, same values (the fused sums are not printed)
+        assert fused_values[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+    assert set(fused_values) == set(plain_values)
+    # both sides of w_ag and w_sag push: kappa (1.5 - 1)^2 and kappa (2 - 1.8)^2; sqrt(3^2 + 2.4^2) = 3.84
+    assert plain_values["w_ag_lower.bias"] == pytest.approx(25.0) and plain_values["w_ag_upper.bias"] == pytest.approx(4.0)
+    assert plain_values["w_sag.bias"] == pytest.approx(2 * 40 * (np.hypot(3.0, 2.4) - 3.5) ** 2)
+    moved = data.positions + np.random.default_rng(1).normal(0.0, 0.2, data.positions.shape)
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(restraints, "PAIR_WALLS", fused)
+        with StaticBias({k: v for k, v in config.items() if k != "print_stride"}, groups, data) as static:
+            results.append([static.energy_forces(x) for x in (data.positions, moved)])
+    for (e_fused, f_fused), (e_plain, f_plain) in zip(*results):
+        assert e_fused == pytest.approx(e_plain, rel=1e-10) and e_plain > 1.0
+        np.testing.assert_allclose(f_fused, f_plain, rtol=1e-9, atol=1e-9)
+        assert np.abs(f_plain).max() > 1.0
+
+
 def test_units_default_to_plumeds_nm(toy):
     data, groups = toy
     text = render_plumed({"cvs": [{"name": "p", "type": "fixed_point", "at": "box_centre"},

@@ -175,8 +175,11 @@ def without_dhh(text: str) -> str:
 
 
 def preset_input(name: str, data, groups) -> str:
+    # monitor_stride: null puts the study's coordinations (the presets print them to GUARDS every 1000
+    # steps) back in COLVAR, beside the CVs they are compared with
     config = {"preset": f"ag6/{name}",
-              "overrides": {"cvs": {"c_box": {"at": STUDY_C_BOX[name]}}, "print_stride": 1, "print_format": "%.12f"}}
+              "overrides": {"cvs": {"c_box": {"at": STUDY_C_BOX[name]}}, "print_stride": 1, "print_format": "%.12f",
+                            "guards": {"monitor_stride": None}}}
     return render_plumed(config, groups, data, temperature_K=300.0)
 
 
@@ -216,6 +219,31 @@ def test_preset_matches_study(name, tmp_path):
         np.testing.assert_allclose(mine, sorted(theirs[t] for t in their_labels), atol=1e-6, err_msg=family)
     # the CVs are not trivially zero: the comparison has teeth
     assert min(abs(theirs["s1"]), abs(theirs["cn"])) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["monomer_dimer", "dimer_octahedral"])
+def test_preset_walls_as_pairs_keep_the_bias_and_forces(name, monkeypatch):
+    """The presets' walls on distance families, computed as COORDINATION ... PAIR (issue 16), give the same static
+    bias (walls, restraint, guards) and forces as PLUMED's own walls on the DISTANCE actions, here with the solutes
+    moved so that the walls push and the nucleation point moved off the Ag centre."""
+    from nucleate.plumed_cvs import restraints
+    from nucleate.plumed_cvs.static_bias import StaticBias
+
+    data, groups = system(name)
+    config = {"preset": f"ag6/{name}", "overrides": {"cvs": {"c_box": {"at": [9.0, 9.5, 9.0]}}}}
+    rng = np.random.default_rng(7)
+    moved = data.positions.copy()
+    solute = groups["solute"] - 1
+    moved[solute] += rng.normal(0.0, 0.4, (solute.size, 3))
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(restraints, "PAIR_WALLS", fused)
+        with StaticBias(config, groups, data) as static:
+            assert ("_pairs: COORDINATION" in static.text) == fused
+            results.append([static.energy_forces(x) for x in (data.positions, moved)])
+    for (e_fused, f_fused), (e_plain, f_plain) in zip(*results):
+        assert e_fused == pytest.approx(e_plain, rel=1e-10) and e_plain > 1.0
+        np.testing.assert_allclose(f_fused, f_plain, rtol=1e-8, atol=1e-8)
 
 
 def _run_study_file(name: str, tmp_path: Path, text: str, timeout: float) -> Path:

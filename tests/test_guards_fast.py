@@ -181,10 +181,42 @@ def test_presets_default_to_bond_guards_and_keep_the_study_style(built_box):
     assert "guard_ch: COORDINATIONNUMBER" in text and "guard_h:" not in text
     # the bond lists are the molecules' own atoms, as ranges
     assert "GROUPA=13-727:6,13-727:6,13-727:6 GROUPB=14-728:6,15-729:6,16-730:6" in text
+    # the preset prints those monitors to GUARDS every 1000 steps, not in COLVAR every 100 (issue 16)
+    assert "PRINT STRIDE=1000 FILE=GUARDS FMT=%.10g ARG=guard_ch.lowest,guard_co.lowest,guard_oh.lowest" in text
     study = render_plumed({"preset": "ag6/monomer_dimer", "overrides": {"guards": {"style": "study"}}},
                           groups, data, temperature_K=300)
     assert "guard_ch_wall: LOWER_WALLS ARG=guard_ch.lowest AT=2.55 KAPPA=100" in study
     assert "guard_h: COORDINATIONNUMBER" in study and "bond_ch" not in study
+
+
+def test_monitor_stride_prints_the_study_monitors_to_their_own_file(built_box, tmp_path, monkeypatch):
+    """monitor_stride: the print-only monitors leave COLVAR for a PRINT of their own (GUARDS), so PLUMED computes
+    them on its steps only (issue 16: 25-30 ms each time); same values as in COLVAR."""
+    data, groups = built_box[:2]
+    guards = {"style": "bonds", "study_monitors": True}
+    inline = render_plumed(guard_config(guards), groups, data, temperature_K=300)
+    apart = render_plumed(guard_config({**guards, "monitor_stride": 7}), groups, data, temperature_K=300)
+    assert "FILE=GUARDS" not in inline and "guard_ch.lowest" in inline.split("PRINT STRIDE=1 FILE=COLVAR")[1]
+    colvar_print = next(line for line in apart.splitlines() if line.startswith("PRINT STRIDE=1 FILE=COLVAR"))
+    assert "guard_" not in colvar_print and "bond_ch_wall.bias" in colvar_print
+    assert "PRINT STRIDE=7 FILE=GUARDS FMT=%.12g ARG=guard_ch.lowest,guard_co.lowest,guard_oh.lowest" in apart
+    values, _ = evaluate(inline, data, tmp_path, monkeypatch)
+    (tmp_path / "apart").mkdir()
+    evaluate(apart, data, tmp_path / "apart", monkeypatch)
+    lines = (tmp_path / "apart" / "GUARDS").read_text().splitlines()
+    monitors = dict(zip(lines[0].split()[3:], map(float, lines[1].split()[1:])))
+    assert set(monitors) == {"guard_ch_lowest", "guard_co_lowest", "guard_oh_lowest"}  # PLUMED 2.11: x.lowest as x_lowest
+    for key, value in monitors.items():
+        assert value == pytest.approx(values[key], rel=1e-12) and value > 0.1, key
+    # style study: its walled coordinations stay in COLVAR (computed every step anyway), guard_h moves
+    study = render_plumed(guard_config({"style": "study", "monitor_stride": 1000}), groups, data, temperature_K=300)
+    assert "PRINT STRIDE=1000 FILE=GUARDS FMT=%.12g ARG=guard_h.lowest\n" in study
+    assert "guard_ch.lowest" in next(line for line in study.splitlines() if "FILE=COLVAR" in line)
+    with pytest.raises(NucleateError, match="monitor_stride must be >= 1"):
+        render_plumed(guard_config({**guards, "monitor_stride": 0}), groups, data, temperature_K=300)
+    with pytest.raises(NucleateError, match="GUARDS is the file of the guards' monitors"):
+        render_plumed({**guard_config({**guards, "monitor_stride": 10}), "colvar": "GUARDS"}, groups, data,
+                      temperature_K=300)
 
 
 def test_a_bond_type_can_be_left_unwalled(built_box):
