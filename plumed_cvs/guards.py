@@ -19,7 +19,7 @@ value is 0 while every bond is inside its wall. The cost is O(bonds): about 0.5 
 The default positions reproduce where the study's guard starts to push on its own starting
 configurations (C-H 1.21-1.34 A, median 1.27; C-O 1.55-1.58 A), rounded up so that thermal
 motion (mean + 6 sigma: C-H 1.28, O-H 1.16 A) stays free; the study left O-H unwalled, 1.20 A is
-below the 1.3 A where a hydroxyl proton counts as lost (models/pipeline/evaluate.py).
+below the 1.3 A where a hydroxyl proton counts as lost (studies/ag6/training/evaluate.py).
 Near its wall the study's coordination changes by -0.97 per A, so the same kappa = 100 gives both
 styles the same stiffness there; unlike the study's, a bond wall never saturates (the study's
 C-O guard holds at most about 28 kcal/mol/A, then lets go).

@@ -14,6 +14,7 @@ from nucleate import validate as check
 from nucleate.errors import NucleateError
 from nucleate.systems import DataFile, Groups
 from nucleate.templates import render
+from nucleate.units import PLUMED_DEFAULT_UNITS, PLUMED_UNIT_NAMES
 
 from .atoms import Structure, compact_ids
 from .builder import InputBuilder
@@ -23,10 +24,7 @@ from .guards import MONITOR_FILE, add_guards
 from .restraints import add_restraints, add_walls
 from .schema import check_keys, integer
 
-DEFAULT_UNITS = {"length": "nm", "energy": "kj/mol", "time": "ps"}
-_PLUMED_UNIT_NAMES = {"length": {"nm": "nm", "a": "A", "um": "um"},
-                      "energy": {"kj/mol": "kj/mol", "kcal/mol": "kcal/mol", "ev": "eV", "j/mol": "j/mol"},
-                      "time": {"ps": "ps", "fs": "fs", "ns": "ns"}}
+DEFAULT_UNITS = {kind: PLUMED_DEFAULT_UNITS[kind] for kind in ("length", "energy", "time")}  # UNITS line order
 TOP_KEYS = {"units", "cvs", "walls", "restraints", "guards", "bias", "print_stride", "colvar", "print_format",
             "title"}
 
@@ -38,9 +36,9 @@ def plumed_units(config: dict) -> dict:
     units = {}
     for kind, default in DEFAULT_UNITS.items():
         value = str(given.get(kind, default))
-        name = _PLUMED_UNIT_NAMES[kind].get(value.lower())
+        name = PLUMED_UNIT_NAMES[kind].get(value.lower())
         if name is None:
-            raise NucleateError(f"plumed.units.{kind}: unknown unit {value!r}; known: {', '.join(_PLUMED_UNIT_NAMES[kind].values())}")
+            raise NucleateError(f"plumed.units.{kind}: unknown unit {value!r}; known: {', '.join(PLUMED_UNIT_NAMES[kind].values())}")
         units[kind] = name
     return units
 
