@@ -16,7 +16,6 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -256,7 +255,7 @@ def render_run(spec: RunSpec, outdir: str | Path, *, overwrite: bool = False,
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         kept = run.path.with_name(f"{run.path.name}.replaced-{stamp}")
         run.path.rename(kept)
-        print(f"nucleate: previous contents of {run.path} moved to {kept}", file=sys.stderr)
+        log.warning("previous contents of %s moved to %s", run.path, kept)
 
     data = read_data(spec.system.data)
     check_system(spec, data)
