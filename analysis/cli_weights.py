@@ -78,7 +78,7 @@ class WeightedRun:
         from nucleate.analysis.weighted_samples import combine_walkers
 
         parts = [r.weighted_samples() for r in self.reweighters]
-        return parts[0] if len(parts) == 1 else combine_walkers(parts)
+        return combine_walkers(parts)
 
 
 def read_colvar(paths, wanted, input_units, bias):

@@ -42,9 +42,12 @@ class WeightedSamples:
 
 def combine_walkers(walkers: list[WeightedSamples]) -> WeightedSamples:
     """The samples of all walkers in time order (a stable sort: each walker's own order kept), each
-    labelled with its walker, so that `up to time t` means every walker up to t."""
+    labelled with its walker, so that `up to time t` means every walker up to t.  One run's samples
+    come back as they are (no walker labels)."""
     if not walkers:
         raise NucleateError("no walker files given")
+    if len(walkers) == 1:
+        return walkers[0]
     first = walkers[0]
     for other in walkers[1:]:
         if other.names != first.names or other.domains != first.domains:

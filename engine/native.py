@@ -60,11 +60,12 @@ def run_segment(run: rd.RunDirectory, *, until_step: int, checkpoint: dict | Non
                 command: list[str]) -> tuple[str, int, float]:
     """Run one native segment of a locked run directory up to `until_step` (from `checkpoint`, or from step 0
     when None); returns (status, end step, MD steps/s).  A failed LAMMPS is a NucleateError naming its log."""
+    from .plumed_input import run_outputs
     from .render import lammps_input, spec_from_rundir
 
     spec = spec_from_rundir(run)
     has_plumed = (run / rd.PLUMED).exists()
-    external = _plumed_outputs(run)
+    external = run_outputs(run.path)
     start = int(checkpoint["step"]) if checkpoint else 0
     if checkpoint is None and run.has_run():
         aside = run.set_aside_attempt(external)
@@ -81,14 +82,13 @@ def run_segment(run: rd.RunDirectory, *, until_step: int, checkpoint: dict | Non
     resumed = checkpoint["restart_file"] if checkpoint else None
     script = lammps_input(spec, mode="hpc", has_plumed=has_plumed, continuation=checkpoint is not None,
                           start_step=start, restart_file=resumed or rd.RESTART_END, input_name=name, native=settings)
-    _write(run / name, script)
+    rd.write_text_atomic(run / name, script)
 
     argv = [*command, "-in", name, "-nocite", "-log", "none" if checkpoint else rd.LOG]
     t0 = time.perf_counter()
     status, step = "failed", start
     try:
         returncode = _run_lammps(argv, run.path)
-        wall = time.perf_counter() - t0
         if returncode != 0 or not (run / STEP_FILE).is_file():
             raise NucleateError(f"{run.path}: LAMMPS ({' '.join(command)}) stopped with exit status {returncode} "
                                 f"before the end of its input {name}{_lammps_error(run)}; see {run / rd.LOG}. "
@@ -102,12 +102,12 @@ def run_segment(run: rd.RunDirectory, *, until_step: int, checkpoint: dict | Non
                                       (run.manifest().get("plumed_units") or {}).get("time", "ps"))
         run.record_checkpoint(step, restart, external)
         status = "completed" if step >= until_step else "time-limit"
-        rate = (step - start) / wall if wall > 0 else 0.0
     finally:
         wall = time.perf_counter() - t0
+        rate = (step - start) / wall if wall > 0 else 0.0
         segment = {"kind": "continue" if checkpoint else "run", "engine": "lammps", "command": " ".join(command),
                    "start_step": start, "end_step": step, "target_step": until_step, "status": status,
-                   "wall_s": round(wall, 3), "steps_per_s": round((step - start) / wall, 3) if wall > 0 else 0.0,
+                   "wall_s": round(wall, 3), "steps_per_s": round(rate, 3),
                    "input": name, "input_sha256": rd.sha256(run / name),
                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         with contextlib.suppress(NucleateError, OSError):
@@ -132,7 +132,7 @@ def _inputs(run: rd.RunDirectory, spec, checkpoint: dict | None, *, until_step: 
                 text = ("# continuation of the run from its step-%d checkpoint: PLUMED appends to its files and "
                         "reads its hills back\nRESTART\n" % start) + text
             plumed_name = f"{PREFIX}plumed{suffix}.dat"
-            _write(run / plumed_name, text)
+            rd.write_text_atomic(run / plumed_name, text)
             settings["plumed_file"] = plumed_name
     return f"{PREFIX}in{suffix}.lammps", settings
 
@@ -187,25 +187,6 @@ def _ended_at(run: rd.RunDirectory) -> int:
         return int(float(text))
     except ValueError:
         raise NucleateError(f"{run / STEP_FILE}: {text!r} is not the step LAMMPS ended at") from None
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise NucleateError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _plumed_outputs(run: rd.RunDirectory) -> list[Path]:
-    from .plumed_input import output_files
-
-    if not (run / rd.PLUMED).exists():
-        return []
-    return [(run.path / name).resolve() for name in output_files((run / rd.PLUMED).read_text(errors="replace"))]
 
 
 # ------------------------------------------------------------------------------------ the restart step's records

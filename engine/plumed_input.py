@@ -97,6 +97,15 @@ _OUTPUT_KEYS = ("FILE", "STATE_WFILE", "GRID_WFILE")
 _READ_ONLY_ACTIONS = {"INCLUDE", "READ", "LOAD", "PDB2CONSTANT", "PATHMSD", "PROPERTYMAP", "RMSD", "DRMSD"}
 
 
+def run_outputs(rundir: Path) -> list[Path]:
+    """Files a run directory's plumed.dat writes, resolved from the run directory (PLUMED's working
+    directory): COLVAR, HILLS, ... and a walker's hills in the shared folder."""
+    plumed = Path(rundir) / "plumed.dat"
+    if not plumed.exists():
+        return []
+    return [(Path(rundir) / name).resolve() for name in output_files(plumed.read_text(errors="replace"))]
+
+
 def output_files(text: str) -> list[str]:
     """Files the input writes (FILE=, STATE_WFILE=, GRID_WFILE=), so restarts can protect them.
 

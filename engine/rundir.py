@@ -67,9 +67,14 @@ def sha256(path: Path) -> str:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write through a temporary file and rename: the old file stays whole if the disk is full."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: a reader sees the old file or the new one, whole."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        tmp.write_text(text)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

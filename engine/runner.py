@@ -27,7 +27,7 @@ from nucleate.systems import read_data
 
 from . import rundir as rd
 from .plumed_coupling import PlumedCoupling
-from .plumed_input import output_files
+from .plumed_input import run_outputs
 from .progress import Progress
 from .render import lammps_input, masses_for, spec_from_rundir
 from .spec import RunSpec
@@ -329,13 +329,6 @@ def _plan_segment(run: rd.RunDirectory, spec: RunSpec, *, steps: int | None, con
     return _Plan(0, target, None)
 
 
-def _plumed_outputs(run: rd.RunDirectory) -> list[Path]:
-    """Files plumed.dat writes, resolved from the run directory (PLUMED's working directory)."""
-    if not (run / rd.PLUMED).exists():
-        return []
-    return [(run.path / name).resolve() for name in output_files((run / rd.PLUMED).read_text(errors="replace"))]
-
-
 def _model_origins(run: rd.RunDirectory, spec: RunSpec) -> dict[str, str]:
     """The user's model files behind the run directory's copies (as rendered), for messages."""
     originals = run.manifest().get("spec", {}).get("potential", {}).get("deepmd") or []
@@ -357,14 +350,7 @@ def _write_local_input(run: rd.RunDirectory, spec: RunSpec, data, *, has_plumed:
     script = lammps_input(spec, mode="local", has_plumed=has_plumed, continuation=continuation,
                           start_step=plan.start, data=data, restart_file=resumed_from or rd.RESTART_END,
                           restart_toggle=_toggle_order(resumed_from), input_name=name)
-    tmp = run / (name + ".tmp")
-    try:
-        tmp.write_text(script)
-        os.replace(tmp, run / name)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise NucleateError(f"cannot write {run / name}: {exc.strerror or exc}") from None
+    rd.write_text_atomic(run / name, script)
     return name
 
 
@@ -373,7 +359,7 @@ def _execute_locked(run: rd.RunDirectory, *, steps, continue_run, overwrite, tim
     """One in-process segment of a locked run directory: plan it, start LAMMPS on the input written for it,
     couple PLUMED, run from mark to mark with checkpoints, and record the segment whatever happens."""
     spec = spec_from_rundir(run)
-    external = _plumed_outputs(run)
+    external = run_outputs(run.path)
     plan = _plan_segment(run, spec, steps=steps, continue_run=continue_run, overwrite=overwrite, external=external)
     check_models(spec, _model_origins(run, spec))
     cwd = os.getcwd()

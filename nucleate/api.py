@@ -371,7 +371,9 @@ def reweight(colvar, cvs: str | Sequence[str], bias: str | Sequence[str], *, tem
     """
     from nucleate.analysis.hills import Hills, read_hills
     from nucleate.analysis.plumed_files import PlumedTable
+    from nucleate.analysis.fes_estimate import estimate_fes
     from nucleate.analysis.reweight import Reweighter
+    from nucleate.analysis.weighted_samples import combine_walkers
 
     if walkers:
         sources = [colvar] if isinstance(colvar, (str, Path, PlumedTable)) else list(colvar)
@@ -391,16 +393,11 @@ def reweight(colvar, cvs: str | Sequence[str], bias: str | Sequence[str], *, tem
         hills = read_hills([hills] if isinstance(hills, (str, Path)) else list(hills), units=input_units)
     reweighters = [Reweighter(t, cvs, bias, kt, skip=skip, tmin=tmin, hills=hills,
                               method="final" if final_bias else "ct") for t in tables]
-    if len(reweighters) == 1:
-        result = reweighters[0].run(bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks)
-    else:
-        from nucleate.analysis.fes_estimate import estimate_fes
-        from nucleate.analysis.weighted_samples import combine_walkers
-
-        samples = combine_walkers([r.weighted_samples() for r in reweighters])
-        result = estimate_fes(samples, kt, unit, bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks,
-                              time_unit=table.units.time, meta={"bias": list(reweighters[0].bias), "skip": skip,
-                                                                "walkers": len(tables)})
+    samples = combine_walkers([r.weighted_samples() for r in reweighters])  # one run's samples as they are
+    result = estimate_fes(samples, kt, unit, bins=bins, mins=mins, maxs=maxs, bandwidth=bandwidth, blocks=blocks,
+                          time_unit=table.units.time,
+                          meta={"bias": list(reweighters[0].bias), "skip": skip,
+                                **({"walkers": len(tables)} if len(tables) > 1 else {})})
     if result.warning:
         log.warning("%s: %s", table.describe(), result.warning)
     return Reweighted(fes=result.fes, temperature_K=float(temperature_K), kt=kt,

@@ -69,7 +69,7 @@ class _Reweighted:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # walls and restraints are static: no c(t), as intended
             parts = [Reweighter(table, cvs, biases, kt).weighted_samples() for table in tables]
-        self.weighted = parts[0] if len(parts) == 1 else combine_walkers(parts)
+        self.weighted = combine_walkers(parts)
         self.kt, self.unit, self.time_unit = kt, tables[0].units.energy, tables[0].units.time
 
     def samples(self) -> np.ndarray:
